@@ -1,0 +1,174 @@
+"""Find input files and read them: the only module that reads files.
+
+Directories are walked recursively in a deterministic (sorted) order. A file named on the command
+line is always examined; inside a walked directory a file is examined when its name looks like
+certificate material or its first bytes do, and is otherwise skipped and counted. Symlinks that lead
+out of the tree are not followed unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from .errors import UsageError
+from .models import SourceFile, SourceRef
+
+CERT_SUFFIXES = frozenset(
+    {".pem", ".crt", ".cer", ".der", ".key", ".p12", ".pfx", ".p7b", ".p7c", ".p7", ".json", ".cert",
+     ".ca-bundle", ".chain", ".b64", ".pk8", ".keystore", ".jks", ".csr"}
+)
+VCS_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"})
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+_SNIFF = 512
+
+
+def discover(
+    roots: Sequence[str],
+    *,
+    follow_symlinks: bool = False,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    exclude: Sequence[str] = (),
+) -> tuple[SourceRef, ...]:
+    """Every file under the roots, in a stable order, each either to examine or with a skip reason."""
+    refs: list[SourceRef] = []
+    seen: set[str] = set()
+    for root in roots:
+        path = Path(root)
+        if not path.exists() and not path.is_symlink():
+            raise UsageError(f"{root}: no such file or directory.", path=root)
+        if path.is_dir():
+            refs.extend(_walk(path, root, follow_symlinks, max_bytes, exclude))
+        else:
+            refs.append(_named_file(path, root, max_bytes))
+    unique = []
+    for ref in refs:
+        if ref.path not in seen:
+            seen.add(ref.path)
+            unique.append(ref)
+    return tuple(unique)
+
+
+def read(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile:
+    """The bytes of one examined file (raises OSError, ValueError for an oversized file)."""
+    with open(ref.fs_path, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"larger than the {max_bytes}-byte limit (use --max-file-size)")
+    return SourceFile(ref.path, data)
+
+
+def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """Read a small side file (password list, names map, trust anchors)."""
+    with open(path, "rb") as fh:
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UsageError(f"{path}: larger than the {max_bytes}-byte limit.", path=path)
+    return data
+
+
+def _named_file(path: Path, shown: str, max_bytes: int) -> SourceRef:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot be read ({exc.strerror or exc}).", path=shown) from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise UsageError(f"{shown}: not a regular file.", path=shown)
+    return SourceRef(shown, str(path), "", st.st_size, None)
+
+
+def _walk(
+    top: Path, shown_root: str, follow_symlinks: bool, max_bytes: int, exclude: Sequence[str]
+) -> Iterator[SourceRef]:
+    real_top = os.path.realpath(top)
+    visited: set[str] = {real_top}
+    stack: list[Path] = [top]
+    while stack:
+        directory = stack.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        subdirs: list[Path] = []
+        for entry in entries:
+            full = Path(entry.path)
+            rel = full.relative_to(top).as_posix()
+            shown = _join(shown_root, rel)
+            if _excluded(rel, exclude):
+                continue
+            if entry.is_symlink():
+                target = os.path.realpath(full)
+                inside = target == real_top or target.startswith(real_top + os.sep)
+                if not inside and not follow_symlinks:
+                    if not os.path.isdir(full):
+                        yield SourceRef(shown, str(full), shown_root, 0,
+                                        "symlink leads out of the tree (use --follow-symlinks)")
+                    continue
+                if os.path.isdir(full):
+                    if target not in visited:
+                        visited.add(target)
+                        subdirs.append(full)
+                    continue
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in VCS_DIRS:
+                    real = os.path.realpath(full)
+                    if real not in visited:
+                        visited.add(real)
+                        subdirs.append(full)
+                continue
+            yield _walked_file(full, shown, shown_root, max_bytes)
+        # Reverse so popping visits subdirectories in sorted order: depth-first, deterministic.
+        stack.extend(reversed(subdirs))
+
+
+def _walked_file(path: Path, shown: str, root: str, max_bytes: int) -> SourceRef:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return SourceRef(shown, str(path), root, 0, f"cannot be read ({exc.strerror or exc})")
+    if not stat.S_ISREG(st.st_mode):
+        return SourceRef(shown, str(path), root, 0, "not a regular file")
+    if path.suffix.lower() in CERT_SUFFIXES or st.st_size > max_bytes:
+        return SourceRef(shown, str(path), root, st.st_size, None)
+    if st.st_size == 0:
+        return SourceRef(shown, str(path), root, 0, "empty file, not named like certificate material")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SNIFF)
+    except OSError as exc:
+        return SourceRef(shown, str(path), root, st.st_size, f"cannot be read ({exc.strerror or exc})")
+    if _looks_like_material(head, st.st_size):
+        return SourceRef(shown, str(path), root, st.st_size, None)
+    return SourceRef(shown, str(path), root, st.st_size, "not certificate material (by name and content)")
+
+
+def _looks_like_material(head: bytes, size: int) -> bool:
+    if b"-----BEGIN " in head or b"-\x00-\x00-\x00-\x00-\x00B\x00E\x00G\x00I\x00N\x00" in head:
+        return True
+    # A DER SEQUENCE whose declared length accounts for the whole file.
+    if len(head) >= 4 and head[0] == 0x30:
+        first = head[1]
+        if first < 0x80:
+            return first + 2 == size
+        n = first & 0x7F
+        if 1 <= n <= 4 and len(head) >= 2 + n:
+            length = int.from_bytes(head[2 : 2 + n], "big")
+            return length + 2 + n == size or n == 0x80
+    return False
+
+
+def _excluded(rel: str, patterns: Sequence[str]) -> bool:
+    if not patterns:
+        return False
+    from fnmatch import fnmatch
+
+    return any(fnmatch(rel, p) or fnmatch(rel, p.rstrip("/") + "/*") for p in patterns)
+
+
+def _join(root: str, rel: str) -> str:
+    root = root.rstrip("/")
+    if root in ("", "."):
+        return rel
+    return f"{root}/{rel}"

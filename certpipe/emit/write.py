@@ -1,0 +1,106 @@
+"""write(outputs, out_dir): the only module that writes files. Atomic, 0600 for secrets, idempotent."""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import UsageError
+
+_SAFE = re.compile(r"[^0-9A-Za-z._-]+")
+
+
+class WriteStatus(enum.StrEnum):
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file to write: a path relative to the output folder, its bytes, and whether it is secret."""
+
+    relpath: str
+    data: bytes
+    secret: bool = False
+
+
+def safe_component(name: str) -> str:
+    """A path component that cannot escape its folder ('..', '/', control characters)."""
+    cleaned = _SAFE.sub("-", name).strip(".-") or "unnamed"
+    return cleaned[:200]
+
+
+def prepare(out_dir: str) -> Path:
+    """Create the output folder (or check it is one)."""
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc}).") from exc
+    if not path.is_dir():
+        raise UsageError(f"{out_dir}: not a folder.")
+    return path
+
+
+def write(outputs: Iterable[Output], out_dir: Path, force: bool = False) -> dict[str, WriteStatus]:
+    """Write each output atomically; a file already identical is left untouched unless force."""
+    statuses: dict[str, WriteStatus] = {}
+    made: set[Path] = set()
+    for out in outputs:
+        target = out_dir / out.relpath
+        parts = Path(out.relpath).parts
+        if Path(out.relpath).is_absolute() or ".." in parts:
+            raise ValueError(f"refusing to write outside the output folder: {out.relpath!r}")
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        statuses[out.relpath] = write_file(target, out.data, secret=out.secret, force=force)
+    return statuses
+
+
+def write_file(target: Path, data: bytes, *, secret: bool = False, force: bool = False) -> WriteStatus:
+    """Write one file atomically (temp file + rename); mode 0600 when it holds a secret."""
+    mode = 0o600 if secret else 0o644
+    if not force and _same(target, data, mode):
+        return WriteStatus.UNCHANGED
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return WriteStatus.WRITTEN
+
+
+def _same(target: Path, data: bytes, mode: int) -> bool:
+    try:
+        st = target.stat()
+        if st.st_size != len(data) or (st.st_mode & 0o777) != mode:
+            return False
+        with open(target, "rb") as fh:
+            return fh.read() == data
+    except OSError:
+        return False
+
+
+def remove_stale_temps(out_dir: Path) -> int:
+    """Delete temp files an interrupted run left behind (they never carry a final name)."""
+    removed = 0
+    for tmp in out_dir.rglob(".*.tmp"):
+        try:
+            tmp.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

@@ -1,0 +1,259 @@
+"""pair(parsed) -> items: every certificate and key pooled, matched by public key, chains ordered."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from .catalog import CHAIN_ORDER, DUPLICATE, KEY_MISMATCH, NAME_COLLISION, ORPHAN_KEY
+from .models import CertRecord, Finding, Item, KeyRecord, Pairing, Parsed
+from .x509util import common_name, dns_names, is_ca, spki, subject
+
+ChainBuilder = Callable[[x509.Certificate], Sequence[x509.Certificate]]
+MAX_NAME = 127
+MAX_DEPTH = 10
+
+
+class ChainIndex:
+    """Issuer lookup over every certificate seen (and, optionally, trust anchors), built once."""
+
+    def __init__(self, certs: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate] = ()) -> None:
+        self._by_subject: dict[bytes, list[x509.Certificate]] = defaultdict(list)
+        seen: set[bytes] = set()
+        for cert in (*certs, *anchors):
+            der = cert.public_bytes(serialization.Encoding.DER)
+            if der in seen:
+                continue
+            seen.add(der)
+            self._by_subject[cert.subject.public_bytes()].append(cert)
+        self._issuer: dict[bytes, x509.Certificate | None] = {}
+
+    def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
+        """The certificate that signed this one, among those seen; None for a self-signed one."""
+        der = cert.public_bytes(serialization.Encoding.DER)
+        if der in self._issuer:
+            return self._issuer[der]
+        found = None
+        if cert.issuer != cert.subject or not _signed_by(cert, cert):
+            candidates = sorted(self._by_subject.get(cert.issuer.public_bytes(), ()),
+                                key=lambda c: c.public_bytes(serialization.Encoding.DER))
+            for cand in candidates:
+                if cand is not cert and cand != cert and _signed_by(cert, cand):
+                    found = cand
+                    break
+        self._issuer[der] = found
+        return found
+
+    def chain_of(self, leaf: x509.Certificate) -> tuple[x509.Certificate, ...]:
+        """Issuer first, up to a self-signed root or the last certificate found; no loops."""
+        chain: list[x509.Certificate] = []
+        seen = {leaf.public_bytes(serialization.Encoding.DER)}
+        current = leaf
+        while len(chain) < MAX_DEPTH:
+            issuer = self.issuer_of(current)
+            if issuer is None:
+                break
+            der = issuer.public_bytes(serialization.Encoding.DER)
+            if der in seen:
+                break
+            seen.add(der)
+            chain.append(issuer)
+            current = issuer
+        return tuple(chain)
+
+
+def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except Exception:  # noqa: BLE001 - any failure means "not this issuer"
+        return False
+    return True
+
+
+def pair(
+    parsed: Sequence[Parsed],
+    chain_of: ChainBuilder,
+    names: Mapping[str, str] | None = None,
+    tag_from_path: bool = False,
+) -> Pairing:
+    """Items from everything parsed: one per distinct end-entity certificate (or CA with its key)."""
+    names = names or {}
+    certs: dict[bytes, list[CertRecord]] = {}
+    for p in parsed:
+        for c in p.certs:
+            certs.setdefault(c.der, []).append(c)
+    keys: dict[bytes, list[KeyRecord]] = {}
+    for p in parsed:
+        for k in p.keys:
+            keys.setdefault(k.spki, []).append(k)
+    cert_spki = {der: spki(copies[0].cert.public_key()) for der, copies in certs.items()}
+
+    leaves = [der for der, copies in certs.items() if not is_ca(copies[0].cert) or cert_spki[der] in keys]
+    mismatched = _mismatches(parsed, keys, cert_spki)
+    consumed_keys: set[bytes] = set()
+    drafts: list[tuple[str, Item]] = []
+    for der in leaves:
+        copies = certs[der]
+        leaf = copies[0]
+        key_copies = keys.get(cert_spki[der], [])
+        key = _prefer_same_file(key_copies, {c.source for c in copies})
+        if key is not None:
+            consumed_keys.add(key.spki)
+        chain = tuple(_record(certs, c) for c in chain_of(leaf.cert))
+        findings: list[Finding] = []
+        who = subject(leaf.cert)
+        sources = _unique([c.source for c in copies] + ([key.source] if key else []))
+        if key is None and leaf.source in mismatched:
+            wrong = mismatched[leaf.source]
+            consumed_keys.add(wrong)
+            findings.append(KEY_MISMATCH.finding(
+                f"{leaf.source}: the private key in this file does not belong to the certificate {who}.",
+                leaf.source, leaf.line,
+            ))
+        files = _unique([c.source for c in copies])
+        if len(files) > 1:
+            findings.append(DUPLICATE.finding(
+                f"{who} appears in {len(files)} files ({', '.join(files)}); they are one item.",
+                files[0], leaf.line,
+            ))
+        order = _order_problem(parsed, leaf, chain)
+        if order:
+            findings.append(CHAIN_ORDER.finding(
+                f"{order}: the chain of {who} is out of order; it is emitted leaf first.", order
+            ))
+        sha1 = hashlib.sha1(der).hexdigest()
+        wanted = names.get(sha1) or names.get(sha1.upper()) or _named_by_path(names, sources) or akv_name(leaf.cert)
+        tags = (("source-path", _folder(leaf.source)),) if tag_from_path else ()
+        drafts.append((sha1, Item(wanted, leaf, key, chain, sources, tuple(findings), tags)))
+
+    items = _resolve_collisions(drafts)
+    cert_keys = set(cert_spki.values())
+    file_findings: list[Finding] = []
+    for key_id, copies in keys.items():
+        if key_id in consumed_keys or key_id in cert_keys:
+            continue
+        for k in copies:
+            file_findings.append(ORPHAN_KEY.finding(
+                f"{k.source}: private key ({_key_desc(k)}) matches no certificate in the input.", k.source, k.line
+            ))
+    return Pairing(items, tuple(file_findings), _used_by(items))
+
+
+def akv_name(cert: x509.Certificate) -> str:
+    """An AKV object name (^[0-9a-zA-Z-]{1,127}$) from the subject: '*.example.com' -> 'wildcard-example-com'."""
+    base = common_name(cert) or (dns_names(cert) or [""])[0]
+    base = base.strip()
+    if base.startswith("*."):
+        base = "wildcard-" + base[2:]
+    name = re.sub(r"[^0-9A-Za-z-]+", "-", base)
+    name = re.sub(r"-{2,}", "-", name).strip("-")[:MAX_NAME].strip("-")
+    if not name:
+        name = "cert-" + hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()[:12]
+    return name
+
+
+def _resolve_collisions(drafts: list[tuple[str, Item]]) -> tuple[Item, ...]:
+    """Deterministic: sorted by (name, sha1); the first keeps its name, the others get '-<sha1 prefix>'."""
+    from dataclasses import replace
+
+    drafts.sort(key=lambda d: (d[1].name.lower(), d[0]))
+    taken: dict[str, str] = {}
+    out: list[Item] = []
+    for sha1, item in drafts:
+        name = item.name
+        if name.lower() in taken:
+            suffix = "-" + sha1[:8]
+            new = name[: MAX_NAME - len(suffix)] + suffix
+            finding = NAME_COLLISION.finding(
+                f"{item.leaf.source}: the name '{name}' is already taken by {taken[name.lower()]}; "
+                f"this item is named '{new}'.", item.leaf.source, item.leaf.line,
+            )
+            item = replace(item, name=new, findings=(*item.findings, finding))
+        taken.setdefault(item.name.lower(), item.leaf.source)
+        taken.setdefault(name.lower(), item.leaf.source)
+        out.append(item)
+    out.sort(key=lambda i: i.name.lower())
+    return tuple(out)
+
+
+def _mismatches(
+    parsed: Sequence[Parsed], keys: dict[bytes, list[KeyRecord]], cert_spki: dict[bytes, bytes]
+) -> dict[str, bytes]:
+    """Files holding end-entity certificates and a key that belongs to none of the certificates anywhere."""
+    all_cert_keys = set(cert_spki.values())
+    out: dict[str, bytes] = {}
+    for p in parsed:
+        if not p.keys or not p.certs:
+            continue
+        for k in p.keys:
+            if k.spki not in all_cert_keys:
+                out[p.path] = k.spki
+                break
+    return out
+
+
+def _prefer_same_file(copies: list[KeyRecord], files: set[str]) -> KeyRecord | None:
+    for k in copies:
+        if k.source in files:
+            return k
+    return copies[0] if copies else None
+
+
+def _order_problem(parsed: Sequence[Parsed], leaf: CertRecord, chain: tuple[CertRecord, ...]) -> str | None:
+    """The file that lists this item's certificates in another order than leaf, issuer, ..., root."""
+    wanted = [leaf.der, *(c.der for c in chain)]
+    rank = {der: i for i, der in enumerate(wanted)}
+    for p in parsed:
+        seen = [rank[c.der] for c in p.certs if c.der in rank]
+        if len(seen) > 1 and rank[leaf.der] in seen and seen != sorted(seen):
+            return p.path
+    return None
+
+
+def _record(certs: dict[bytes, list[CertRecord]], cert: x509.Certificate) -> CertRecord:
+    der = cert.public_bytes(serialization.Encoding.DER)
+    copies = certs.get(der)
+    if copies:
+        return copies[0]
+    return CertRecord(der, cert, "(trust store)")
+
+
+def _used_by(items: tuple[Item, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    used: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        files = [*item.sources, *(c.source for c in item.chain)]
+        for f in _unique(files):
+            used[f].append(item.name)
+    return tuple(sorted((f, tuple(n)) for f, n in used.items()))
+
+
+def _named_by_path(names: Mapping[str, str], sources: Sequence[str]) -> str | None:
+    for s in sources:
+        if s in names:
+            return names[s]
+    return None
+
+
+def _folder(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else "."
+
+
+def _key_desc(k: KeyRecord) -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    key = k.key
+    if isinstance(key, rsa.RSAPrivateKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__.replace("PrivateKey", "").lstrip("_")
+
+
+def _unique(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+

@@ -1,0 +1,68 @@
+"""Helpers shared by the format parsers: building records and trying candidate passwords."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+
+from ..errors import InputError, PasswordError
+from ..models import CertRecord, KeyOrigin, KeyRecord
+from ..x509util import spki
+
+T = TypeVar("T")
+
+# What a cryptography loader raises for data it cannot read.
+LOAD_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, IndexError, OverflowError)
+
+
+def cert_record(der: bytes, source: str, line: int | None = None, friendly_name: str | None = None) -> CertRecord:
+    """Load a DER certificate (raises InputError)."""
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        cert.public_key()  # an unreadable key is an unreadable certificate, found now rather than later
+    except LOAD_ERRORS as exc:
+        raise InputError(f"not a valid X.509 certificate ({_reason(exc)})") from exc
+    return CertRecord(der, cert, source, line, friendly_name)
+
+
+def key_record(
+    key: PrivateKeyTypes, source: str, origin: KeyOrigin, line: int | None = None, friendly_name: str | None = None
+) -> KeyRecord:
+    """Wrap a loaded key, after the cheap consistency check the fast loader skipped."""
+    from .keycheck import check_rsa_consistency
+
+    problem = check_rsa_consistency(key)
+    if problem:
+        raise InputError(f"the private key is corrupt ({problem})")
+    return KeyRecord(key, spki(key.public_key()), source, origin, line, friendly_name)
+
+
+def with_passwords(
+    load: Callable[[bytes | None], T], passwords: Sequence[bytes | None], what: str
+) -> T:
+    """Call load(password) with each candidate until one works; PasswordError if none does."""
+    tried = 0
+    for password in passwords:
+        if password is None:
+            continue
+        tried += 1
+        try:
+            return load(password)
+        except (ValueError, TypeError):
+            continue
+    raise PasswordError(
+        f"{what} needs a password; none of the {tried} candidate(s) opened it "
+        "(use --password-file or --password-env)."
+    )
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+reason = _reason

@@ -1,0 +1,241 @@
+"""The one place that knows the order: discover -> detect -> parse -> pair -> validate -> emit -> write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import catalog, discover
+from .detect import detect
+from .models import FileResult, Finding, Format, Item, Parsed, Result, SourceRef, Status
+from .parse import DEFAULT_MAX_ITERATIONS, parse
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+POOL_THRESHOLD = 64  # below this many files or items, one process beats a pool's start-up cost
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Everything a run depends on. Passwords are candidates, tried after "no password" and ""."""
+
+    paths: tuple[str, ...]
+    at: dt.datetime
+    passwords: tuple[bytes, ...] = field(default=(), repr=False)
+    password_map: tuple[tuple[str, tuple[bytes, ...]], ...] = field(default=(), repr=False)  # glob -> candidates
+    expiry_warn_days: int = 30
+    max_iterations: int = DEFAULT_MAX_ITERATIONS
+    max_bytes: int = discover.DEFAULT_MAX_BYTES
+    follow_symlinks: bool = False
+    jobs: int = 0  # 0: one per core
+    content_type: str = "application/x-pkcs12"
+    trust: tuple[Any, ...] = ()  # x509.Certificate anchors from --trust
+    trust_system: bool = False
+    disabled: frozenset[str] = frozenset()
+    severities: tuple[tuple[str, str], ...] = ()
+    exclude: tuple[str, ...] = ()
+    per_path_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    names: tuple[tuple[str, str], ...] = ()
+    tag_from_path: bool = False
+
+
+def _candidates(opts: Options, path: str) -> tuple[bytes | None, ...]:
+    specific: list[bytes] = []
+    for pattern, passwords in opts.password_map:
+        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
+            specific.extend(passwords)
+    return (None, b"", *specific, *opts.passwords)
+
+
+def load_one(ref: SourceRef, opts: Options) -> Parsed:
+    """Read, detect and parse one file (runs in a worker process for large inputs)."""
+    if ref.skip_reason:
+        return Parsed(ref.path, Format.UNKNOWN, skipped=ref.skip_reason)
+    try:
+        source = discover.read(ref, opts.max_bytes)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        finding = catalog.UNREADABLE_INPUT.finding(f"{ref.path}: cannot be read ({why}).", ref.path)
+        return Parsed(ref.path, Format.UNKNOWN, findings=(finding,))
+    detected = detect(source)
+    return parse(detected, _candidates(opts, ref.path), opts.max_iterations)
+
+
+def _load_chunk(refs: Sequence[SourceRef], opts: Options) -> list[Parsed]:
+    return [load_one(r, opts) for r in refs]
+
+
+def jobs_for(opts: Options, count: int) -> int:
+    jobs = opts.jobs or (os.cpu_count() or 1)
+    return 1 if count < POOL_THRESHOLD else max(1, jobs)
+
+
+def _map_chunks(
+    fn: Callable[..., list[Any]], values: Sequence[Any], extra: tuple[Any, ...], jobs: int,
+    progress: Progress | None, stage: str,
+) -> list[Any]:
+    """fn(chunk, *extra) over chunks of values, in order; a process pool when jobs > 1."""
+    total = len(values)
+    size = max(1, min(256, total // (jobs * 8) or 1))
+    chunks = [values[i : i + size] for i in range(0, total, size)]
+    out: list[Any] = []
+    if jobs <= 1:
+        for chunk in chunks:
+            out.extend(fn(chunk, *extra))
+            if progress:
+                progress(stage, len(out), total)
+        return out
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for result in pool.map(fn, chunks, *([e] * len(chunks) for e in extra)):
+            out.extend(result)
+            if progress:
+                progress(stage, len(out), total)
+    return out
+
+
+def check(opts: Options, progress: Progress | None = None) -> Result:
+    """Steps 1-5: discover, detect+parse, pair, validate; no file is written."""
+    from .pair import ChainIndex, pair
+    from .validate import Context, apply_config, file_findings, validate
+    from .validate.trust import TrustStore
+
+    # 1. discover
+    refs = discover.discover(
+        opts.paths, follow_symlinks=opts.follow_symlinks, max_bytes=opts.max_bytes, exclude=opts.exclude
+    )
+    # 2. detect + parse, in a pool when the input is large
+    parsed: list[Parsed] = _map_chunks(
+        _load_chunk, refs, (opts,), jobs_for(opts, len(refs)), progress, "reading"
+    )
+    # 3. pair
+    index = ChainIndex([c.cert for p in parsed for c in p.certs])
+    pairing = pair(parsed, index.chain_of, dict(opts.names), opts.tag_from_path)
+    # 4. validate
+    anchors = TrustStore.from_certs(opts.trust)
+    if opts.trust_system:
+        anchors = anchors.merged(TrustStore.system())
+    ctx = Context(
+        at=opts.at, expiry_warn_days=opts.expiry_warn_days, content_type=opts.content_type,
+        anchors=anchors, explicit_trust=bool(opts.trust) or opts.trust_system, well_known=TrustStore.well_known(),
+    )
+    items = validate(pairing.items, ctx)
+    # 5. configuration: disabled rules, severities, per-path ignores
+    severities = dict(opts.severities)
+
+    def configured(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+        kept = apply_config(tuple(findings), opts.disabled, severities)
+        return tuple(f for f in kept if not _ignored_here(f, opts.per_path_ignores))
+
+    items = tuple(replace(i, findings=configured(i.findings)) for i in items)
+    by_file: dict[str, list[Finding]] = {}
+    for f in (*(f for p in parsed for f in p.findings), *pairing.file_findings, *file_findings(parsed)):
+        by_file.setdefault(f.source, []).append(f)
+    used = dict(pairing.used_by)
+    files = []
+    for p in parsed:
+        found = configured(by_file.get(p.path, ()))
+        files.append(_file_result(p, found, used.get(p.path, ())))
+    skipped = sum(1 for f in files if f.status == "skipped")
+    return Result(opts.at, tuple(files), items, skipped, tuple(parsed))
+
+
+def _ignored_here(f: Finding, per_path: Sequence[tuple[str, frozenset[str]]]) -> bool:
+    return any(f.rule in rules and fnmatch.fnmatch(f.source, glob) for glob, rules in per_path)
+
+
+def _file_result(p: Parsed, findings: tuple[Finding, ...], items: tuple[str, ...]) -> FileResult:
+    if p.skipped:
+        return FileResult(p.path, p.format, findings, "skipped", p.skipped, items)
+    if any(f.rule in (catalog.UNREADABLE_INPUT.slug, catalog.PASSWORD_REQUIRED.slug) for f in findings) and not (
+        p.certs or p.keys
+    ):
+        return FileResult(p.path, p.format, findings, "failed", findings[0].message, items)
+    if items:
+        return FileResult(p.path, p.format, findings, "used", None, items)
+    if findings:
+        return FileResult(p.path, p.format, findings, "failed", findings[0].message, items)
+    return FileResult(p.path, p.format, findings, "unused", "held nothing any item needed", items)
+
+
+# 6-7. emit and write (convert)
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    name: str
+    status: Status
+    written: tuple[tuple[str, str], ...]  # (relative path, "written" | "unchanged")
+    skipped_reason: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: str, force: bool) -> list[ItemOutcome]:
+    from .emit.akv import build
+    from .emit.write import Output, write
+    from .validate.rules import SECRET_LIMIT
+
+    out = []
+    for item in items:
+        bundle = build(item, vault, content_type)
+        secret_len = len(bundle.secret_value)
+        if secret_len > SECRET_LIMIT:
+            finding = catalog.SECRET_TOO_LARGE.finding(
+                f"{item.leaf.source}: the secret for {item.name} is {secret_len} bytes, above AKV's "
+                f"{SECRET_LIMIT}-byte limit; ship a shorter chain.", item.leaf.source, item.leaf.line,
+            )
+            out.append(ItemOutcome(item.name, Status.ERROR, (), finding.message, (finding,)))
+            continue
+        outputs = [
+            Output(f"{item.name}/{name}", data, name in bundle.secret_files) for name, data in bundle.files.items()
+        ]
+        statuses = write(outputs, Path(out_dir), force=force)
+        out.append(ItemOutcome(item.name, item.status, tuple((p, str(s)) for p, s in statuses.items())))
+    return out
+
+
+def convert(
+    result: Result, opts: Options, out_dir: str, vault: str, force: bool = False, progress: Progress | None = None
+) -> tuple[Result, tuple[ItemOutcome, ...]]:
+    """Steps 6-7: AKV bundles for every item without an error, then the manifest and report."""
+    from .emit.write import prepare, remove_stale_temps
+
+    path = prepare(out_dir)
+    remove_stale_temps(path)
+    ready = [i for i in result.items if i.status is not Status.ERROR]
+    outcomes: list[ItemOutcome] = _map_chunks(
+        _emit_chunk, ready, (str(path), vault, opts.content_type, force),
+        jobs_for(opts, len(ready)), progress, "writing",
+    )
+    by_name = {o.name: o for o in outcomes}
+    late: dict[str, tuple[Finding, ...]] = {o.name: o.findings for o in outcomes if o.findings}
+    if late:
+        items = tuple(replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items)
+        result = replace(result, items=items)
+    all_outcomes = []
+    for item in result.items:
+        if item.name in by_name and not by_name[item.name].findings:
+            all_outcomes.append(by_name[item.name])
+            continue
+        errors = [f for f in item.findings if f.severity.value == "error"]
+        reason = "; ".join(sorted({f.rule for f in errors})) or "error"
+        all_outcomes.append(ItemOutcome(item.name, Status.ERROR, (), f"not written: {reason}", tuple(errors)))
+    # 7. the run's own files: manifest, spreadsheet, report, import scripts
+    from .emit.html import render_html
+    from .emit.manifest import render_csv, render_import_ps1, render_import_sh, render_manifest
+    from .emit.write import Output, write
+
+    write([
+        Output("manifest.json", render_manifest(result, all_outcomes, vault, opts.content_type)),
+        Output("manifest.csv", render_csv(result)),
+        Output("report.html", render_html(result).encode("utf-8")),
+        Output("import.sh", render_import_sh(all_outcomes, opts.content_type)),
+        Output("import.ps1", render_import_ps1(all_outcomes, opts.content_type)),
+    ], path, force=force)
+    return result, tuple(all_outcomes)
+
+
+def names_map(rows: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(rows.items()))
