@@ -16,65 +16,6 @@ from .x509util import common_name, dns_names, is_ca, spki, subject
 
 ChainBuilder = Callable[[x509.Certificate], Sequence[x509.Certificate]]
 MAX_NAME = 127
-MAX_DEPTH = 10
-
-
-class ChainIndex:
-    """Issuer lookup over every certificate seen (and, optionally, trust anchors), built once."""
-
-    def __init__(self, certs: Sequence[x509.Certificate], anchors: Sequence[x509.Certificate] = ()) -> None:
-        self._by_subject: dict[bytes, list[x509.Certificate]] = defaultdict(list)
-        seen: set[bytes] = set()
-        for cert in (*certs, *anchors):
-            der = cert.public_bytes(serialization.Encoding.DER)
-            if der in seen:
-                continue
-            seen.add(der)
-            self._by_subject[cert.subject.public_bytes()].append(cert)
-        self._issuer: dict[bytes, x509.Certificate | None] = {}
-
-    def issuer_of(self, cert: x509.Certificate) -> x509.Certificate | None:
-        """The certificate that signed this one, among those seen; None for a self-signed one."""
-        der = cert.public_bytes(serialization.Encoding.DER)
-        if der in self._issuer:
-            return self._issuer[der]
-        found = None
-        if cert.issuer != cert.subject or not _signed_by(cert, cert):
-            candidates = sorted(self._by_subject.get(cert.issuer.public_bytes(), ()),
-                                key=lambda c: c.public_bytes(serialization.Encoding.DER))
-            for cand in candidates:
-                if cand is not cert and cand != cert and _signed_by(cert, cand):
-                    found = cand
-                    break
-        self._issuer[der] = found
-        return found
-
-    def chain_of(self, leaf: x509.Certificate) -> tuple[x509.Certificate, ...]:
-        """Issuer first, up to a self-signed root or the last certificate found; no loops."""
-        chain: list[x509.Certificate] = []
-        seen = {leaf.public_bytes(serialization.Encoding.DER)}
-        current = leaf
-        while len(chain) < MAX_DEPTH:
-            issuer = self.issuer_of(current)
-            if issuer is None:
-                break
-            der = issuer.public_bytes(serialization.Encoding.DER)
-            if der in seen:
-                break
-            seen.add(der)
-            chain.append(issuer)
-            current = issuer
-        return tuple(chain)
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except Exception:  # noqa: BLE001 - any failure means "not this issuer"
-        return False
-    return True
-
-
 def pair(
     parsed: Sequence[Parsed],
     chain_of: ChainBuilder,

@@ -100,8 +100,9 @@ def _map_chunks(
 
 def check(opts: Options, progress: Progress | None = None) -> Result:
     """Steps 1-5: discover, detect+parse, pair, validate; no file is written."""
-    from .pair import ChainIndex, pair
+    from .pair import pair
     from .validate import Context, apply_config, file_findings, validate
+    from .validate.chain import ChainIndex
     from .validate.trust import TrustStore
 
     # 1. discover
@@ -231,7 +232,7 @@ def convert(
         Output("manifest.json", render_manifest(result, all_outcomes, vault, opts.content_type)),
         Output("manifest.csv", render_csv(result)),
         Output("report.html", render_html(result).encode("utf-8")),
-        Output("import.sh", render_import_sh(all_outcomes, opts.content_type)),
+        Output("import.sh", render_import_sh(all_outcomes, opts.content_type), mode=0o755),
         Output("import.ps1", render_import_ps1(all_outcomes, opts.content_type)),
     ], path, force=force)
     return result, tuple(all_outcomes)
@@ -239,3 +240,110 @@ def convert(
 
 def names_map(rows: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(rows.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSettings:
+    target: str
+    key_format: str = "pkcs8"
+    pfx_profile: str = "compat"
+    password: bytes = field(default=b"", repr=False)
+    vault: str = "example"
+    force: bool = False
+
+
+def _export_chunk(items: Sequence[Item], out_dir: str, settings: ExportSettings, opts: Options) -> list[ItemOutcome]:
+    from .emit.export import KeyFormat, Target, render_export
+    from .emit.write import write
+
+    out = []
+    for item in items:
+        try:
+            outputs = render_export(
+                item, Target(settings.target), key_format=KeyFormat(settings.key_format),
+                pfx_profile=settings.pfx_profile, password=settings.password, vault=settings.vault,
+                content_type=opts.content_type,
+            )
+        except ValueError as exc:
+            out.append(_export_failed(item, f"{item.name}: cannot export to {settings.target}: {exc}."))
+            continue
+        try:
+            statuses = write(outputs, Path(out_dir), force=settings.force, overwrite=False)
+        except FileExistsError as exc:
+            out.append(_export_failed(item, f"{item.name}: {exc}."))
+            continue
+        problem = _verify_written(item, outputs, Path(out_dir), settings, opts)
+        if problem:
+            for o in outputs:
+                if statuses.get(o.relpath) == "written":
+                    (Path(out_dir) / o.relpath).unlink(missing_ok=True)
+            out.append(_export_failed(item, f"{item.name}: written file failed its re-check: {problem}; removed."))
+            continue
+        out.append(ItemOutcome(item.name, item.status, tuple((p, str(s)) for p, s in statuses.items())))
+    return out
+
+
+def _export_failed(item: Item, message: str) -> ItemOutcome:
+    finding = catalog.UNREADABLE_INPUT.finding(message, item.leaf.source, item.leaf.line)
+    finding = replace(finding, rule="export-failed")
+    return ItemOutcome(item.name, Status.ERROR, (), message, (finding,))
+
+
+def _verify_written(item: Item, outputs: Sequence[Any], out_dir: Path, s: ExportSettings, opts: Options) -> str | None:
+    """Re-read every written file: key matches the leaf, certificates in order, PFX opens with the password."""
+    from .models import SourceRef
+
+    wanted = [item.leaf.der, *(c.der for c in item.chain)]
+    candidates = (None, b"", s.password)
+    for o in outputs:
+        path = out_dir / o.relpath
+        if path.suffix == ".json" and not o.relpath.endswith(("secret.json", "certificate.json")):
+            continue
+        parsed = parse(
+            detect(discover.read(SourceRef(o.relpath, str(path)), opts.max_bytes)), candidates, opts.max_iterations
+        )
+        if parsed.findings:
+            return parsed.findings[0].message
+        ders = [c.der for c in parsed.certs]
+        if path.name in ("leaf.pem", "leaf.cer", "certificate.json"):
+            if ders != wanted[:1]:
+                return f"{o.relpath} does not hold the leaf"
+        elif path.name == "chain.pem":
+            if ders != wanted[1:]:
+                return f"{o.relpath} does not hold the chain in order"
+        elif ders and ders != wanted:
+            return f"{o.relpath} does not hold leaf and chain in order"
+        if parsed.keys and item.key is not None and parsed.keys[0].spki != item.key.spki:
+            return f"{o.relpath} holds a key that is not the item's"
+        if path.suffix == ".pfx":
+            info = parsed.pkcs12
+            expected = {"modern": "AES-256", "compat": "3DES", "legacy": "RC2"}.get(s.pfx_profile, "")
+            if info is None or not any(expected.lower() in e.lower().replace("tripledes", "3des")
+                                       for e in info.encryptions):
+                return f"{o.relpath} is not protected with {expected}"
+    return None
+
+
+def export(
+    result: Result, opts: Options, out_dir: str, settings: ExportSettings, progress: Progress | None = None
+) -> tuple[Result, tuple[ItemOutcome, ...]]:
+    """Files for every item without an error, each re-read and checked after writing."""
+    from .emit.write import prepare, remove_stale_temps
+
+    path = prepare(out_dir)
+    remove_stale_temps(path)
+    ready = [i for i in result.items if i.status is not Status.ERROR]
+    outcomes: list[ItemOutcome] = _map_chunks(
+        _export_chunk, ready, (str(path), settings, opts), jobs_for(opts, len(ready)), progress, "writing"
+    )
+    by_name = {o.name: o for o in outcomes}
+    late = {o.name: o.findings for o in outcomes if o.findings}
+    if late:
+        items = tuple(replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items)
+        result = replace(result, items=items)
+    all_outcomes = [
+        by_name.get(i.name) or ItemOutcome(i.name, Status.ERROR, (), "not written: " + ", ".join(
+            sorted({f.rule for f in i.findings if f.severity.value == "error"})))
+        for i in result.items
+    ]
+    return result, tuple(all_outcomes)

@@ -41,7 +41,6 @@ class Context:
     anchors: TrustStore | None = None  # --trust/--trust-system anchors plus the well-known roots
     explicit_trust: bool = False  # --trust or --trust-system given: an unknown root is worth a warning
     well_known: TrustStore | None = None
-    chain_problems: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
 
 class ItemRule(Protocol):
@@ -114,22 +113,27 @@ class WeakSignature:
 
 
 class ChainRules:
+    """chain-incomplete (what was given doesn't reach a root), chain-invalid and untrusted-root (OpenSSL)."""
+
     rule = catalog.CHAIN_INCOMPLETE
 
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
+        from .chain import verify_path
+        from .trust import TrustStore, is_self_signed
+
         top = item.chain[-1].cert if item.chain else item.leaf.cert
-        if top.issuer != top.subject and not _anchored(top, ctx):
+        anchors = (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
+        if not is_self_signed(top) and anchors.issuer_of(top) is None and not anchors.contains(top):
             yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} stops at "
-                                      f"{subject(top)}; its issuer {top.issuer.rfc4514_string()} was not given.")
-        for slug, message in ctx.chain_problems.get(item.name, ()):
+                                      f"{subject(top)}, whose issuer {top.issuer.rfc4514_string()} is neither in "
+                                      "the input nor a known root (add it, or pass its root with --trust).")
+        for slug, message in verify_path(
+            item.leaf.cert, [c.cert for c in item.chain], at=ctx.at, anchors=anchors,
+            explicit_trust=ctx.explicit_trust,
+        ):
+            if slug == catalog.UNTRUSTED_ROOT.slug and ctx.anchors is not None and ctx.anchors.contains(top):
+                continue
             yield _f(catalog.BY_SLUG[slug], item, f"{item.leaf.source}: {message}")
-
-
-def _anchored(top: x509.Certificate, ctx: Context) -> bool:
-    for store in (ctx.anchors, ctx.well_known):
-        if store is not None and store.issuer_of(top) is not None:
-            return True
-    return False
 
 
 class KeyFormat:
