@@ -103,8 +103,14 @@ def _guard(verbose: bool) -> Any:
 
     @contextlib.contextmanager
     def guard() -> Any:
+        import warnings
+
         try:
-            yield
+            with warnings.catch_warnings():
+                # Library warnings about odd input (negative serials...) are not for the user's terminal;
+                # what matters about such input is reported as findings.
+                warnings.simplefilter("ignore")
+                yield
         except CertpipeError as exc:
             raise _fail(str(exc)) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -471,6 +477,116 @@ def convert(
         try:
             result = pipeline.check(opts, progress)
             result, outcomes = pipeline.convert(result, opts, str(out), vault_name, force, progress)
+        finally:
+            progress.close()
+        emit_result(result, format, output)
+        if not quiet:
+            typer.echo(_summary_line(result, started, outcomes), err=True)
+    raise typer.Exit(exit_code(result, fail_on or FailOn(conf.fail_on or "error")))
+
+
+class ExportTarget(enum.StrEnum):
+    PEM = "pem"
+    PFX = "pfx"
+    DER = "der"
+    P7B = "p7b"
+    AKV = "akv"
+
+
+class PfxProfileOpt(enum.StrEnum):
+    COMPAT = "compat"
+    MODERN = "modern"
+    LEGACY = "legacy"
+
+
+class KeyFormatOpt(enum.StrEnum):
+    PKCS8 = "pkcs8"
+    PKCS1 = "pkcs1"
+    SEC1 = "sec1"
+
+
+def read_out_password(env: str | None, file: Path | None) -> bytes | None:
+    """The password for written PFX files: from an environment variable or the first line of a file."""
+    if env and file:
+        raise UsageError("give --out-password-env or --out-password-file, not both.")
+    if env:
+        value = os.environ.get(env)
+        if value is None:
+            raise UsageError(f"--out-password-env {env}: the variable is not set.")
+        return value.encode()
+    if file:
+        found = read_passwords([file], None)
+        if not found:
+            raise UsageError(f"--out-password-file {file}: the file is empty.")
+        return found[0]
+    return None
+
+
+@app.command()
+def export(
+    paths: Paths,
+    out: Annotated[Path, typer.Option("--out", help="Output folder: one sub-folder per item.")],
+    to: Annotated[ExportTarget, typer.Option("--to", help="Target format.")],
+    password_file: PasswordFile = None,
+    password_env: PasswordEnv = None,
+    passwords: PasswordMap = None,
+    now: Now = None,
+    expiry_warn_days: WarnDays = None,
+    key_format: Annotated[KeyFormatOpt, typer.Option("--key-format", help="Key encoding for pem/der.")] = (
+        KeyFormatOpt.PKCS8
+    ),
+    pfx_profile: Annotated[PfxProfileOpt, typer.Option("--pfx-profile", help="PFX algorithms (pfx).")] = (
+        PfxProfileOpt.COMPAT
+    ),
+    out_password_env: Annotated[
+        str | None, typer.Option("--out-password-env", help="Variable holding the PFX password.")
+    ] = None,
+    out_password_file: Annotated[
+        Path | None, typer.Option("--out-password-file", help="File whose first line is the PFX password.")
+    ] = None,
+    vault_name: Annotated[str, typer.Option("--vault-name", help="(akv) vault for the ids.")] = "example",
+    content_type: Annotated[ContentType, typer.Option("--content-type", help="(akv) secret content type.")] = (
+        ContentType.PKCS12
+    ),
+    force: Annotated[bool, typer.Option("--force", help="Replace existing files that differ.")] = False,
+    format: Format_ = OutFormat.TEXT,
+    output: Output = None,
+    fail_on: FailOn_ = None,
+    max_iterations: MaxIter = None,
+    max_file_size: MaxSize = 8 * 1024 * 1024,
+    follow_symlinks: Follow = False,
+    jobs: Jobs = 0,
+    select: Select = None,
+    ignore: Ignore = None,
+    config: ConfigOpt = None,
+    no_config: NoConfig = False,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    """Write each item in the format a target needs (nginx PEM, IIS PFX, DER, PKCS#7, AKV); re-check it."""
+    from . import pipeline
+
+    started = time.monotonic()
+    with _guard(verbose):
+        ctype = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}[content_type.value]
+        password = read_out_password(out_password_env, out_password_file)
+        if to is ExportTarget.PFX and password is None and not quiet:
+            typer.echo("certpipe: note: no --out-password-env/--out-password-file; the PFX files have an "
+                       "empty password.", err=True)
+        opts, conf = build_options(
+            paths, password_file=password_file, password_env=password_env, passwords=passwords, now=now,
+            expiry_warn_days=expiry_warn_days, max_iterations=max_iterations, max_file_size=max_file_size,
+            follow_symlinks=follow_symlinks, jobs=jobs, trust=None, trust_system=False,
+            select=select, ignore=ignore, config=config, no_config=no_config, content_type=ctype,
+        )
+        settings = pipeline.ExportSettings(
+            target=to.value, key_format=key_format.value, pfx_profile=pfx_profile.value,
+            password=password or b"", vault=vault_name, force=force,
+        )
+        progress = _Progress(not quiet)
+        try:
+            result = pipeline.check(opts, progress)
+            result, outcomes = pipeline.export(result, opts, str(out), settings, progress)
         finally:
             progress.close()
         emit_result(result, format, output)

@@ -99,10 +99,10 @@ def akv_name(cert: x509.Certificate) -> str:
 
 
 def _resolve_collisions(drafts: list[tuple[str, Item]]) -> tuple[Item, ...]:
-    """Deterministic: sorted by (name, sha1); the first keeps its name, the others get '-<sha1 prefix>'."""
+    """Deterministic: by (name, source path, sha1); the first keeps its name, the others get '-<sha1 prefix>'."""
     from dataclasses import replace
 
-    drafts.sort(key=lambda d: (d[1].name.lower(), d[0]))
+    drafts.sort(key=lambda d: (d[1].name.lower(), d[1].leaf.source, d[0]))
     taken: dict[str, str] = {}
     out: list[Item] = []
     for sha1, item in drafts:

@@ -52,8 +52,28 @@ def _candidates(opts: Options, path: str) -> tuple[bytes | None, ...]:
     return (None, b"", *specific, *opts.passwords)
 
 
+def quiet_library_warnings() -> Any:
+    """Library warnings about odd input (negative serials, lax encodings) become no stray stderr lines;
+    certpipe reports what matters about such input as findings."""
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def ctx() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+
+    return ctx()
+
+
 def load_one(ref: SourceRef, opts: Options) -> Parsed:
     """Read, detect and parse one file (runs in a worker process for large inputs)."""
+    with quiet_library_warnings():
+        return _load_one(ref, opts)
+
+
+def _load_one(ref: SourceRef, opts: Options) -> Parsed:
     if ref.skip_reason:
         return Parsed(ref.path, Format.UNKNOWN, skipped=ref.skip_reason)
     try:
@@ -63,7 +83,13 @@ def load_one(ref: SourceRef, opts: Options) -> Parsed:
         finding = catalog.UNREADABLE_INPUT.finding(f"{ref.path}: cannot be read ({why}).", ref.path)
         return Parsed(ref.path, Format.UNKNOWN, findings=(finding,))
     detected = detect(source)
-    return parse(detected, _candidates(opts, ref.path), opts.max_iterations)
+    try:
+        return parse(detected, _candidates(opts, ref.path), opts.max_iterations)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+        finding = catalog.UNREADABLE_INPUT.finding(
+            f"{ref.path}: could not be parsed ({type(exc).__name__}); the rest of the run went on.", ref.path
+        )
+        return Parsed(ref.path, detected.format, findings=(finding,))
 
 
 def _load_chunk(refs: Sequence[SourceRef], opts: Options) -> list[Parsed]:
@@ -100,6 +126,11 @@ def _map_chunks(
 
 def check(opts: Options, progress: Progress | None = None) -> Result:
     """Steps 1-5: discover, detect+parse, pair, validate; no file is written."""
+    with quiet_library_warnings():
+        return _check(opts, progress)
+
+
+def _check(opts: Options, progress: Progress | None = None) -> Result:
     from .pair import pair
     from .validate import Context, apply_config, file_findings, validate
     from .validate.chain import ChainIndex

@@ -28,7 +28,6 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
             "not_after": iso(item.leaf.cert.not_valid_after_utc),
             "sha1": hashlib.sha1(item.leaf.der).hexdigest().upper(),
             "files": [p for p, _ in o.written] if o else [],
-            "written": {p: s for p, s in o.written} if o else {},
             "skipped": o.skipped_reason if o else None,
         }
         items.append(entry)

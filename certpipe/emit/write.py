@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
@@ -25,8 +25,9 @@ class Output:
     """One file to write: a path relative to the output folder, its bytes, and whether it is secret."""
 
     relpath: str
-    data: bytes
+    data: bytes = field(repr=False)
     secret: bool = False
+    mode: int | None = None  # default 0644, or 0600 when secret
 
 
 def safe_component(name: str) -> str:
@@ -47,8 +48,13 @@ def prepare(out_dir: str) -> Path:
     return path
 
 
-def write(outputs: Iterable[Output], out_dir: Path, force: bool = False) -> dict[str, WriteStatus]:
-    """Write each output atomically; a file already identical is left untouched unless force."""
+def write(
+    outputs: Iterable[Output], out_dir: Path, force: bool = False, overwrite: bool = True
+) -> dict[str, WriteStatus]:
+    """Write each output atomically; a file already identical is left untouched unless force.
+
+    With overwrite=False an existing file that differs is an error (FileExistsError) unless force.
+    """
     statuses: dict[str, WriteStatus] = {}
     made: set[Path] = set()
     for out in outputs:
@@ -59,15 +65,22 @@ def write(outputs: Iterable[Output], out_dir: Path, force: bool = False) -> dict
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
             made.add(target.parent)
-        statuses[out.relpath] = write_file(target, out.data, secret=out.secret, force=force)
+        statuses[out.relpath] = write_file(
+            target, out.data, secret=out.secret, force=force, overwrite=overwrite, mode=out.mode
+        )
     return statuses
 
 
-def write_file(target: Path, data: bytes, *, secret: bool = False, force: bool = False) -> WriteStatus:
+def write_file(
+    target: Path, data: bytes, *, secret: bool = False, force: bool = False, overwrite: bool = True,
+    mode: int | None = None,
+) -> WriteStatus:
     """Write one file atomically (temp file + rename); mode 0600 when it holds a secret."""
-    mode = 0o600 if secret else 0o644
+    mode = 0o600 if secret else (mode or 0o644)
     if not force and _same(target, data, mode):
         return WriteStatus.UNCHANGED
+    if not (overwrite or force) and target.exists():
+        raise FileExistsError(f"{target} exists and differs (use --force to replace it)")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, mode)

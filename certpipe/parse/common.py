@@ -16,14 +16,20 @@ from ..x509util import spki
 T = TypeVar("T")
 
 # What a cryptography loader raises for data it cannot read.
-LOAD_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, IndexError, OverflowError)
+LOAD_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, IndexError, OverflowError, x509.InvalidVersion)
 
 
 def cert_record(der: bytes, source: str, line: int | None = None, friendly_name: str | None = None) -> CertRecord:
     """Load a DER certificate (raises InputError)."""
     try:
         cert = x509.load_der_x509_certificate(der)
-        cert.public_key()  # an unreadable key is an unreadable certificate, found now rather than later
+        # cryptography parses these lazily; a field that cannot be read makes the certificate unreadable
+        # now, rather than an exception in a later stage.
+        cert.public_key()
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        cert.extensions  # noqa: B018
+        cert.not_valid_after_utc  # noqa: B018
     except LOAD_ERRORS as exc:
         raise InputError(f"not a valid X.509 certificate ({_reason(exc)})") from exc
     return CertRecord(der, cert, source, line, friendly_name)

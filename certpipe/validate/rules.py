@@ -124,9 +124,10 @@ class ChainRules:
         top = item.chain[-1].cert if item.chain else item.leaf.cert
         anchors = (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
         if not is_self_signed(top) and anchors.issuer_of(top) is None and not anchors.contains(top):
-            yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} stops at "
-                                      f"{subject(top)}, whose issuer {top.issuer.rfc4514_string()} is neither in "
-                                      "the input nor a known root (add it, or pass its root with --trust).")
+            where = f"stops at {subject(top)}, whose issuer" if item.chain else "has no issuer in the input:"
+            yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} {where} "
+                                      f"{top.issuer.rfc4514_string()} is neither given nor a known root "
+                                      "(add it, or pass its root with --trust).")
         for slug, message in verify_path(
             item.leaf.cert, [c.cert for c in item.chain], at=ctx.at, anchors=anchors,
             explicit_trust=ctx.explicit_trust,
