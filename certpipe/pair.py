@@ -33,6 +33,7 @@ def pair(
         for k in p.keys:
             keys.setdefault(k.spki, []).append(k)
     cert_spki = {der: spki(copies[0].cert.public_key()) for der, copies in certs.items()}
+    by_path = {p.path: p for p in parsed}
 
     leaves = [der for der, copies in certs.items() if not is_ca(copies[0].cert) or cert_spki[der] in keys]
     mismatched = _mismatches(parsed, keys, cert_spki)
@@ -62,7 +63,7 @@ def pair(
                 f"{who} appears in {len(files)} files ({', '.join(files)}); they are one item.",
                 files[0], leaf.line,
             ))
-        order = _order_problem(parsed, leaf, chain)
+        order = _order_problem([by_path[c.source] for c in copies], leaf, chain)
         if order:
             findings.append(CHAIN_ORDER.finding(
                 f"{order}: the chain of {who} is out of order; it is emitted leaf first.", order

@@ -151,9 +151,11 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
     anchors = TrustStore.from_certs(opts.trust)
     if opts.trust_system:
         anchors = anchors.merged(TrustStore.system())
+    well_known = TrustStore.well_known()
     ctx = Context(
         at=opts.at, expiry_warn_days=opts.expiry_warn_days, content_type=opts.content_type,
-        anchors=anchors, explicit_trust=bool(opts.trust) or opts.trust_system, well_known=TrustStore.well_known(),
+        anchors=anchors, explicit_trust=bool(opts.trust) or opts.trust_system, well_known=well_known,
+        all_anchors=anchors.merged(well_known),
     )
     items = validate(pairing.items, ctx)
     # 5. configuration: disabled rules, severities, per-path ignores

@@ -41,6 +41,7 @@ class Context:
     anchors: TrustStore | None = None  # --trust/--trust-system anchors plus the well-known roots
     explicit_trust: bool = False  # --trust or --trust-system given: an unknown root is worth a warning
     well_known: TrustStore | None = None
+    all_anchors: TrustStore | None = None  # anchors merged with well_known, computed once per run
 
 
 class ItemRule(Protocol):
@@ -122,7 +123,7 @@ class ChainRules:
         from .trust import TrustStore, is_self_signed
 
         top = item.chain[-1].cert if item.chain else item.leaf.cert
-        anchors = (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
+        anchors = ctx.all_anchors or (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
         if not is_self_signed(top) and anchors.issuer_of(top) is None and not anchors.contains(top):
             where = f"stops at {subject(top)}, whose issuer" if item.chain else "has no issuer in the input:"
             yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} {where} "
