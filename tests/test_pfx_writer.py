@@ -354,7 +354,9 @@ RC2_VECTORS = [  # RFC 2268 section 5: key, effective bits, plaintext, ciphertex
 
 @pytest.mark.parametrize(("key", "bits", "plain", "cipher"), RC2_VECTORS)
 def test_rc2_encrypts_rfc2268_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
-    assert pkcs12crypto.rc2_cbc_encrypt(bytes.fromhex(key), bits, bytes(8), bytes.fromhex(plain)).hex() == cipher
+    assert (
+        pkcs12crypto.rc2_cbc_encrypt(bytes.fromhex(key), bits, bytes(8), bytes.fromhex(plain)).hex() == cipher
+    )
 
 
 def test_rc2_agrees_with_cryptography_and_the_reader() -> None:
@@ -362,13 +364,30 @@ def test_rc2_agrees_with_cryptography_and_the_reader() -> None:
     for _ in range(20):
         key, iv, data = rng.randbytes(16), rng.randbytes(8), rng.randbytes(64)
         encryptor = Cipher(RC2(key), modes.CBC(iv)).encryptor()
-        assert pkcs12crypto.rc2_cbc_encrypt(key, 128, iv, data) == encryptor.update(data) + encryptor.finalize()
+        assert (
+            pkcs12crypto.rc2_cbc_encrypt(key, 128, iv, data) == encryptor.update(data) + encryptor.finalize()
+        )
         short = key[:5]
-        assert pkcs12crypto.rc2_cbc_decrypt(short, 40, iv, pkcs12crypto.rc2_cbc_encrypt(short, 40, iv, data)) == data
+        assert (
+            pkcs12crypto.rc2_cbc_decrypt(short, 40, iv, pkcs12crypto.rc2_cbc_encrypt(short, 40, iv, data))
+            == data
+        )
 
 
 def test_pkcs12_kdf_matches_openssl() -> None:
     # Known answer from OpenSSL 3.0's PKCS12_key_gen_uni("pw", salt "12345678", id 1, 2000 iterations, SHA-1).
     bmp = "pw".encode("utf-16-be") + b"\x00\x00"
-    got = pkcs12crypto.pkcs12_kdf(bmp, b"12345678", 2000, 1, 24, "sha1")
-    assert got.hex() == "1b9d9211d23ed63b5745dd1bc860451b480ad7b3c48bd58d"
+    for kdf in (pkcs12crypto.pkcs12_kdf, pkcs12crypto.python_pkcs12_kdf):
+        got = kdf(bmp, b"12345678", 2000, 1, 24, "sha1")
+        assert got.hex() == "1b9d9211d23ed63b5745dd1bc860451b480ad7b3c48bd58d"
+
+
+@pytest.mark.parametrize("digest", ["sha1", "sha224", "sha256", "sha384", "sha512"])
+@pytest.mark.parametrize(
+    ("password", "salt"), [(b"", b""), (b"\x00\x00", b"s" * 8), (b"\x00p\x00w\x00\x00", b"x" * 70)]
+)
+def test_native_and_python_kdf_agree(digest: str, password: bytes, salt: bytes) -> None:
+    for purpose, size in ((1, 32), (2, 16), (3, 64)):
+        assert pkcs12crypto.pkcs12_kdf(password, salt, 5, purpose, size, digest) == (
+            pkcs12crypto.python_pkcs12_kdf(password, salt, 5, purpose, size, digest)
+        )

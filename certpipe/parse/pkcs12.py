@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.exceptions import InternalError, UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
@@ -227,6 +228,7 @@ class _Bag:
     local_key_id: bytes | None
     payload: bytes = field(repr=False)  # key DER, certificate DER, or the shrouded key's ciphertext
     pbe: _Pbe | None = None
+    encoded: bytes = field(default=b"", repr=False)  # a shrouded key's whole EncryptedPrivateKeyInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,10 +337,11 @@ class _Reader:
         safes = self.read_authenticated_safe(auth_safe)
 
         if mac is not None:
-            for secret in _distinct(self.secrets, pbkdf2=mac.pbmac1_prf is not None):
+            for secret in _distinct(_recent_first(self.secrets), pbkdf2=mac.pbmac1_prf is not None):
                 self.spend(mac.iterations)
                 if mac.verify(auth_safe, secret):
                     self.chosen = secret
+                    _remember(secret)
                     break
             else:
                 raise _NoPassword
@@ -439,7 +442,7 @@ class _Reader:
                 pbe = self.read_pbe(epki[0], "shrouded key bag")
                 ciphertext = asn1.decode_octet_string(epki[1], "shrouded key")
                 pbe.check_ciphertext(ciphertext)
-                bags.append(_Bag("shrouded", name, key_id, ciphertext, pbe))
+                bags.append(_Bag("shrouded", name, key_id, ciphertext, pbe, value.encoded))
             elif bag_id == _CERT_BAG:
                 cert_bag = value.sequence("certBag", min_items=2, max_items=2)
                 if asn1.decode_oid(cert_bag[0], "certBag certId") == _X509_CERTIFICATE:
@@ -542,7 +545,27 @@ class _Reader:
                 self.add_key(bag.payload, bag)
             elif bag.pbe is not None:  # a shrouded key bag
                 self.note(bag.pbe)
-                self.add_key(self.decrypt(bag.pbe, bag.payload, "PrivateKeyInfo"), bag)
+                key = self.native_key(bag)
+                if key is not None:
+                    self.add_loaded_key(key, bag)
+                else:
+                    self.add_key(self.decrypt(bag.pbe, bag.payload, "PrivateKeyInfo"), bag)
+
+    def native_key(self, bag: _Bag) -> PrivateKeyTypes | None:
+        """The shrouded key decrypted by cryptography (its KDF runs in native code), or None.
+
+        Only for the PKCS#12 PBE schemes with the password the MAC proved: cryptography encodes a
+        non-empty password as the same BMPString, and anything it declines goes the Python way.
+        """
+        assert bag.pbe is not None
+        secret = self.chosen
+        if secret is None or bag.pbe.iv is not None or not secret.raw or not secret.raw.isascii():
+            return None
+        try:
+            self.spend(bag.pbe.iterations * bag.pbe.derivations)
+            return serialization.load_der_private_key(bag.encoded, secret.raw, unsafe_skip_rsa_key_validation=True)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            return None
 
     def add_cert(self, bag: _Bag) -> None:
         try:
@@ -559,6 +582,10 @@ class _Reader:
             key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)
         except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
             raise ValueError(f"private key {number} is not a usable PKCS#8 key") from exc
+        self.add_loaded_key(key, bag)
+
+    def add_loaded_key(self, key: PrivateKeyTypes, bag: _Bag) -> None:
+        number = len(self.keys) + 1
         reason = check_rsa_consistency(key)
         if reason is not None:
             raise ValueError(f"private key {number} is inconsistent: {reason}")
@@ -566,6 +593,21 @@ class _Reader:
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.keys.append(KeyRecord(key, spki, self.source, KeyOrigin.PKCS12, friendly_name=bag.friendly_name))
+
+
+# The candidate that opened the last file is tried first on the next: an estate uses few passwords,
+# and each wrong candidate costs a full KDF run on the MAC. The order never changes which opens a file.
+_last_good: list[_Secret] = []
+
+
+def _recent_first(secrets: tuple[_Secret, ...]) -> tuple[_Secret, ...]:
+    if _last_good and _last_good[0] in secrets:
+        return (_last_good[0], *(s for s in secrets if s != _last_good[0]))
+    return secrets
+
+
+def _remember(secret: _Secret) -> None:
+    _last_good[:] = [secret]
 
 
 def parse_pkcs12(
