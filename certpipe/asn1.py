@@ -8,6 +8,7 @@ PKCS#12 files from Windows, Java and NSS use it; DER mode rejects all three. Nes
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 # Tag classes (X.690 8.1.2.2).
@@ -346,6 +347,7 @@ def integer(value: int) -> bytes:
     return encode_tlv(UNIVERSAL, INTEGER, False, value.to_bytes(size, "big", signed=True))
 
 
+@functools.lru_cache(maxsize=256)  # the writer encodes the same dozen OIDs for every file
 def oid(dotted: str) -> bytes:
     """OBJECT IDENTIFIER from its dotted form."""
     try:

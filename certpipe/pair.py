@@ -76,12 +76,13 @@ def pair(
     items = _resolve_collisions(drafts)
     cert_keys = set(cert_spki.values())
     file_findings: list[Finding] = []
-    for key_id, copies in keys.items():
+    for key_id, same_key in keys.items():
         if key_id in consumed_keys or key_id in cert_keys:
             continue
-        for k in copies:
+        for orphan in same_key:
             file_findings.append(ORPHAN_KEY.finding(
-                f"{k.source}: private key ({_key_desc(k)}) matches no certificate in the input.", k.source, k.line
+                f"{orphan.source}: private key ({_key_desc(orphan)}) matches no certificate in the input.",
+                orphan.source, orphan.line
             ))
     return Pairing(items, tuple(file_findings), _used_by(items))
 

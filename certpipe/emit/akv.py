@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
 from ..models import Item
-from ..x509util import EC_CURVES, is_ca
+from ..x509util import EC_CURVES, ext, is_ca
 
 PKCS12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
@@ -159,13 +159,13 @@ def jwk(cert: x509.Certificate, kid: str) -> dict[str, Any]:
     public = cert.public_key()
     out: dict[str, Any] = {"kid": kid, "key_ops": key_ops(cert)}
     if isinstance(public, rsa.RSAPublicKey):
-        nums = public.public_numbers()
-        out.update(kty="RSA", n=b64url(_int_bytes(nums.n)), e=b64url(_int_bytes(nums.e)))
+        rsa_nums = public.public_numbers()
+        out.update(kty="RSA", n=b64url(_int_bytes(rsa_nums.n)), e=b64url(_int_bytes(rsa_nums.e)))
     elif isinstance(public, ec.EllipticCurvePublicKey):
-        nums = public.public_numbers()
+        ec_nums = public.public_numbers()
         size = (public.curve.key_size + 7) // 8
         out.update(kty="EC", crv=EC_CURVES.get(public.curve.name, public.curve.name),
-                   x=b64url(nums.x.to_bytes(size, "big")), y=b64url(nums.y.to_bytes(size, "big")))
+                   x=b64url(ec_nums.x.to_bytes(size, "big")), y=b64url(ec_nums.y.to_bytes(size, "big")))
     return out
 
 
@@ -216,17 +216,13 @@ def policy_of(item: Item, content_type: str, policy_id: str) -> dict[str, Any]:
 
 
 def _ekus(cert: x509.Certificate) -> list[str]:
-    try:
-        eku = cert.extensions.get_extension_for_oid(ExtensionOID.EXTENDED_KEY_USAGE).value
-    except (x509.ExtensionNotFound, ValueError):
-        return []
-    return [oid.dotted_string for oid in eku]
+    eku = ext(cert, ExtensionOID.EXTENDED_KEY_USAGE)
+    return [oid.dotted_string for oid in eku] if isinstance(eku, x509.ExtendedKeyUsage) else []
 
 
 def _sans(cert: x509.Certificate) -> dict[str, list[str]] | None:
-    try:
-        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
-    except (x509.ExtensionNotFound, ValueError):
+    san = ext(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
+    if not isinstance(san, x509.SubjectAlternativeName):
         return None  # AKV omits `sans` when the certificate has no SAN extension
     upns = [
         o.value.decode("utf-8", "replace")[2:] if isinstance(o.value, bytes) else str(o.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from typing import Any
@@ -14,8 +15,8 @@ from ..x509util import name_str as _name
 SCHEMA_VERSION = 1
 
 
-def iso(when: Any) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+def iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def summary(result: Result) -> dict[str, int]:
