@@ -85,11 +85,14 @@ CONFLICTING_CERTS = Rule("conflicting-certs", W, "several different certificates
                          "Which one is deployed depends on file order; keep one certificate per name.",
                          "lint")
 
+EXPORT_FAILED = Rule("export-failed", E, "an exported file could not be written or failed its re-check",
+                     "A file that does not read back as written must not be deployed; it was removed.", "output")
+
 RULES: tuple[Rule, ...] = (
     UNREADABLE_INPUT, PASSWORD_REQUIRED, NO_PRIVATE_KEY, KEY_MISMATCH, ORPHAN_KEY, EXPIRED,
     NOT_YET_VALID, EXPIRING_SOON, UNSUPPORTED_KEY, WEAK_SIGNATURE, CHAIN_INCOMPLETE, CHAIN_ORDER,
     KEY_FORMAT, DUPLICATE, SECRET_TOO_LARGE, NAME_COLLISION, CHAIN_INVALID, UNTRUSTED_ROOT,
     MISSING_SAN, LEAF_IS_CA, WEAK_KEY, VALIDITY_TOO_LONG, TLS_USAGE, BAD_SERIAL, UNENCRYPTED_KEY,
-    CONFLICTING_CERTS,
+    CONFLICTING_CERTS, EXPORT_FAILED,
 )
 BY_SLUG: dict[str, Rule] = {r.slug: r for r in RULES}

@@ -23,6 +23,9 @@ def detect(source: SourceFile) -> Detected:
     text = _decode_text(data)
     if text is not None:
         stripped = text.strip()
+        # JSON first: an AKV secret of content type application/x-pem-file holds "-----BEGIN" in its value.
+        if stripped.startswith("{") and _is_json(stripped):
+            return Detected(source.path, Format.AKV_JSON, Kind.JSON, stripped.encode("utf-8"))
         if "-----BEGIN " in text:
             labels = set(_PEM_BEGIN.findall(text))
             fmt = Format.PKCS7 if labels and labels <= {"PKCS7", "CMS"} else Format.PEM
@@ -43,6 +46,16 @@ def detect(source: SourceFile) -> Detected:
         source.path, Format.UNKNOWN, Kind.NONE, b"",
         "not PEM, DER, PKCS#12, PKCS#7 or AKV JSON" if text is None else "text without any PEM block",
     )
+
+
+def _is_json(text: str) -> bool:
+    import json
+
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
 
 
 def der_format(der: bytes) -> Format:

@@ -300,25 +300,40 @@ def _export_chunk(items: Sequence[Item], out_dir: str, settings: ExportSettings,
         except ValueError as exc:
             out.append(_export_failed(item, f"{item.name}: cannot export to {settings.target}: {exc}."))
             continue
+        root = Path(out_dir)
+        existed = {o.relpath for o in outputs if (root / o.relpath).exists()}
         try:
-            statuses = write(outputs, Path(out_dir), force=settings.force, overwrite=False)
+            statuses = write(outputs, root, force=settings.force, overwrite=False)
         except FileExistsError as exc:
+            # overwrite=False left every existing file as it was: removing the new ones undoes the item.
+            _remove_new(root, outputs, existed)
             out.append(_export_failed(item, f"{item.name}: {exc}."))
             continue
-        problem = _verify_written(item, outputs, Path(out_dir), settings, opts)
+        problem = _verify_written(item, outputs, root, settings, opts)
         if problem:
-            for o in outputs:
-                if statuses.get(o.relpath) == "written":
-                    (Path(out_dir) / o.relpath).unlink(missing_ok=True)
-            out.append(_export_failed(item, f"{item.name}: written file failed its re-check: {problem}; removed."))
+            _remove_new(root, outputs, existed - {p for p, s in statuses.items() if s == "written"})
+            out.append(_export_failed(
+                item, f"{item.name}: written file failed its re-check: {problem.rstrip('.')}; removed."
+            ))
             continue
         out.append(ItemOutcome(item.name, item.status, tuple((p, str(s)) for p, s in statuses.items())))
     return out
 
 
+def _remove_new(root: Path, outputs: Sequence[Any], keep: set[str]) -> None:
+    """Delete the outputs not in `keep`, then their folders if that left them empty."""
+    for o in outputs:
+        if o.relpath not in keep:
+            (root / o.relpath).unlink(missing_ok=True)
+    for folder in {(root / o.relpath).parent for o in outputs} - {root}:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty
+
+
 def _export_failed(item: Item, message: str) -> ItemOutcome:
-    finding = catalog.UNREADABLE_INPUT.finding(message, item.leaf.source, item.leaf.line)
-    finding = replace(finding, rule="export-failed")
+    finding = catalog.EXPORT_FAILED.finding(message, item.leaf.source, item.leaf.line)
     return ItemOutcome(item.name, Status.ERROR, (), message, (finding,))
 
 

@@ -27,16 +27,36 @@ class KeyFormat(enum.StrEnum):
     SEC1 = "sec1"
 
 
+# The traditional (pre-PKCS#8) encodings each hold one key type: PKCS#1 RSA (RFC 8017 A.1.2), SEC1 EC
+# (RFC 5915 3); asking for the other one is the user's mistake, reported per item.
+_TRADITIONAL = {
+    KeyFormat.PKCS1: (rsa.RSAPrivateKey, "RSA", "pkcs1"),
+    KeyFormat.SEC1: (ec.EllipticCurvePrivateKey, "EC", "sec1"),
+}
+
+
+def _describe(key: object) -> str:
+    if isinstance(key, rsa.RSAPrivateKey):
+        return f"RSA {key.key_size}"
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return f"EC {key.curve.name}"
+    return type(key).__name__.lstrip("_")
+
+
 def _key_bytes(item: Item, encoding: serialization.Encoding, key_format: KeyFormat) -> bytes:
     assert item.key is not None
     key = item.key.key
     fmt = serialization.PrivateFormat.PKCS8
-    if (key_format is KeyFormat.PKCS1 and isinstance(key, rsa.RSAPrivateKey)) or (
-        key_format is KeyFormat.SEC1 and isinstance(key, ec.EllipticCurvePrivateKey)
-    ):
+    if key_format is not KeyFormat.PKCS8:
+        kind, family, _ = _TRADITIONAL[key_format]
+        if not isinstance(key, kind):
+            other = next((f for t, _, f in _TRADITIONAL.values() if isinstance(key, t)), None)
+            hint = f"pkcs8 or {other}" if other else "pkcs8"
+            raise ValueError(
+                f"--key-format {key_format} holds only {family} keys and this key is {_describe(key)} "
+                f"(use --key-format {hint})"
+            )
         fmt = serialization.PrivateFormat.TraditionalOpenSSL
-    elif key_format is not KeyFormat.PKCS8:
-        raise ValueError(f"--key-format {key_format} does not apply to this key type")
     return key.private_bytes(encoding, fmt, serialization.NoEncryption())
 
 
@@ -69,19 +89,30 @@ def _pfx(item: Item, profile: str, password: bytes) -> list[Output]:
 
     if item.key is None:
         raise ValueError("a PFX needs the private key")
-    # Salts derive from the certificate and the password: reruns are identical, and a salt reveals
-    # nothing an attacker could not compute from a guess anyway.
-    seed = hashlib.sha256(b"certpipe-export\0" + item.leaf.der + b"\0" + password).digest()
+    # Salts derive from the certificate (and build_pfx mixes in the content each protects), so reruns
+    # are byte-identical. Never from the password: a salt computable from a guess would let anyone test
+    # guesses with two SHA-256s instead of the KDF's iterations.
+    seed = hashlib.sha256(b"certpipe-export\0" + item.leaf.der).digest()
     data = build_pfx(
-        item.key.key, [c.cert for c in (item.leaf, *item.chain)], friendly_name=item.name,
-        password=password, profile=PfxProfile(profile), salt_seed=seed,
+        item.key.key,
+        [c.cert for c in (item.leaf, *item.chain)],
+        friendly_name=item.name,
+        password=password,
+        profile=PfxProfile(profile),
+        salt_seed=seed,
     )
     return [Output(f"{item.name}.pfx", data, secret=True)]
 
 
 def render_export(
-    item: Item, target: Target, *, key_format: KeyFormat = KeyFormat.PKCS8, pfx_profile: str = "compat",
-    password: bytes = b"", vault: str = "example", content_type: str = "application/x-pkcs12",
+    item: Item,
+    target: Target,
+    *,
+    key_format: KeyFormat = KeyFormat.PKCS8,
+    pfx_profile: str = "compat",
+    password: bytes = b"",
+    vault: str = "example",
+    content_type: str = "application/x-pkcs12",
 ) -> list[Output]:
     """The files of one item for one target, paths relative to OUT/<name>/ (raises ValueError)."""
     if target is Target.PEM:

@@ -35,8 +35,15 @@ def parse_akv_json(
         if isinstance(doc.get("value"), str):
             content_type = _content_type(doc)
             value: str = doc["value"]
+            if content_type not in (None, PEM_TYPE, PKCS12_TYPE) and "-----BEGIN" not in value:
+                # A secret AKV holds for something else (a connection string, a token): not an input.
+                return _skip(
+                    source, f"an AKV secret of content type {content_type!r}, not certificate material"
+                )
             if content_type == PEM_TYPE or "-----BEGIN" in value:
                 pem = value if "-----BEGIN" in value else _b64(value).decode("utf-8", "replace")
+                if "-----BEGIN" not in pem:
+                    raise InputError(f"its contentType is {PEM_TYPE} but its value holds no PEM block")
                 parsed = read_pem(pem.encode("utf-8"), source, passwords)
                 content_type = PEM_TYPE
             else:
@@ -47,7 +54,9 @@ def parse_akv_json(
         if isinstance(doc.get("cer"), str):
             return Parsed(source, Format.AKV_JSON, certs=(cert_record(_b64(doc["cer"]), source),))
     except InputError as exc:
-        finding = UNREADABLE_INPUT.finding(f"{source}: Azure Key Vault JSON with unreadable content: {exc}.", source)
+        finding = UNREADABLE_INPUT.finding(
+            f"{source}: Azure Key Vault JSON with unreadable content: {exc}.", source
+        )
         return Parsed(source, Format.AKV_JSON, findings=(finding,))
     if "key" in doc and isinstance(doc["key"], dict):
         return _skip(source, "an AKV key bundle (public key only, nothing to import)")
@@ -55,14 +64,15 @@ def parse_akv_json(
 
 
 def _content_type(doc: dict[str, Any]) -> str | None:
+    """The secret's media type, lower case without parameters (AKV stores whatever the caller set)."""
     ct = doc.get("contentType")
-    if isinstance(ct, str):
-        return ct
-    policy = doc.get("policy")
-    if isinstance(policy, dict) and isinstance(policy.get("secret_props"), dict):
-        inner = policy["secret_props"].get("contentType")
-        return inner if isinstance(inner, str) else None
-    return None
+    if not isinstance(ct, str):
+        policy = doc.get("policy")
+        props = policy.get("secret_props") if isinstance(policy, dict) else None
+        ct = props.get("contentType") if isinstance(props, dict) else None
+    if not isinstance(ct, str) or not ct.strip():
+        return None
+    return ct.split(";", 1)[0].strip().lower()
 
 
 def _b64(value: str) -> bytes:
