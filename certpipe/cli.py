@@ -234,10 +234,8 @@ def build_options(
     content_type: str = "application/x-pkcs12", names: Path | None = None, tag_from_path: bool = False,
 ) -> tuple[Any, Any]:
     """pipeline.Options from the command line merged over the repository configuration."""
-    from . import catalog
     from . import config as cfg
     from .pipeline import Options
-    from .validate import DEFAULT_DISABLED
 
     conf = cfg.Config()
     if not no_config:
@@ -246,22 +244,13 @@ def build_options(
             raise UsageError(f"--config {config}: no such file.")
         if found is not None:
             conf = cfg.load(found)
-    for slug in (*(select or ()), *(ignore or ())):
-        if slug != "ALL" and slug not in catalog.BY_SLUG:
-            raise UsageError(f"unknown rule {slug!r} (see `certpipe rules`).")
-    chosen = tuple(select or ()) or conf.select
-    all_slugs = set(catalog.BY_SLUG)
-    if chosen:
-        enabled = all_slugs if "ALL" in chosen else set(chosen)
-    else:
-        enabled = all_slugs - DEFAULT_DISABLED
-    disabled = frozenset(all_slugs - enabled) | frozenset(conf.ignore) | frozenset(ignore or ())
+    disabled = cfg.disabled_rules(conf, select, ignore)
     opts = Options(
         paths=tuple(paths),
         at=parse_now(now),
         passwords=read_passwords(password_file, password_env),
         password_map=read_password_map(passwords),
-        expiry_warn_days=expiry_warn_days if expiry_warn_days is not None else (conf.expiry_warn_days or 30),
+        expiry_warn_days=next(d for d in (expiry_warn_days, conf.expiry_warn_days, 30) if d is not None),
         max_iterations=max_iterations or conf.max_iterations or 2_000_000,
         max_bytes=max_file_size,
         follow_symlinks=follow_symlinks,
@@ -273,6 +262,7 @@ def build_options(
         severities=conf.severity,
         exclude=conf.exclude,
         per_path_ignores=conf.per_path_ignores,
+        config_root=conf.root,
         names=read_names(names),
         tag_from_path=tag_from_path,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from .errors import UsageError
@@ -31,18 +32,30 @@ def discover(
     follow_symlinks: bool = False,
     max_bytes: int = DEFAULT_MAX_BYTES,
     exclude: Sequence[str] = (),
+    base: str | None = None,
 ) -> tuple[SourceRef, ...]:
-    """Every file under the roots, in a stable order, each either to examine or with a skip reason."""
+    """Every file under the roots, in a stable order, each either to examine or with a skip reason.
+
+    exclude globs are relative to base (the configuration's folder) when given, else to each walked
+    root; with a base they also skip named files, so a hook passing file names honours them.
+    """
+    from .config import relative
+
     refs: list[SourceRef] = []
     seen: set[str] = set()
     for root in roots:
         path = Path(root)
         if not path.exists() and not path.is_symlink():
             raise UsageError(f"{root}: no such file or directory.", path=root)
+        # Where the root lies below base: the prefix of every path the globs see (None: outside base).
+        prefix = relative(root, base) if base is not None else ""
         if path.is_dir():
-            refs.extend(_walk(path, root, follow_symlinks, max_bytes, exclude))
+            refs.extend(_walk(path, root, follow_symlinks, max_bytes, exclude, prefix))
         else:
-            refs.append(_named_file(path, root, max_bytes))
+            ref = _named_file(path, root, max_bytes)
+            if base is not None and prefix is not None and _excluded(prefix, exclude):
+                ref = replace(ref, skip_reason="excluded by the configuration")
+            refs.append(ref)
     unique = []
     for ref in refs:
         if ref.path not in seen:
@@ -80,7 +93,8 @@ def _named_file(path: Path, shown: str, max_bytes: int) -> SourceRef:
 
 
 def _walk(
-    top: Path, shown_root: str, follow_symlinks: bool, max_bytes: int, exclude: Sequence[str]
+    top: Path, shown_root: str, follow_symlinks: bool, max_bytes: int, exclude: Sequence[str],
+    prefix: str | None,  # top relative to the configuration's folder; None: exclude does not apply
 ) -> Iterator[SourceRef]:
     real_top = os.path.realpath(top)
     visited: set[str] = {real_top}
@@ -96,7 +110,7 @@ def _walk(
             full = Path(entry.path)
             rel = full.relative_to(top).as_posix()
             shown = _join(shown_root, rel)
-            if _excluded(rel, exclude):
+            if prefix is not None and _excluded(_join(prefix, rel), exclude):
                 continue
             if entry.is_symlink():
                 target = os.path.realpath(full)
@@ -162,9 +176,9 @@ def _looks_like_material(head: bytes, size: int) -> bool:
 def _excluded(rel: str, patterns: Sequence[str]) -> bool:
     if not patterns:
         return False
-    from fnmatch import fnmatch
+    from .config import matches
 
-    return any(fnmatch(rel, p) or fnmatch(rel, p.rstrip("/") + "/*") for p in patterns)
+    return any(matches(rel, p) for p in patterns)
 
 
 def _join(root: str, rel: str) -> str:

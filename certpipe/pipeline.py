@@ -40,6 +40,7 @@ class Options:
     severities: tuple[tuple[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     per_path_ignores: tuple[tuple[str, frozenset[str]], ...] = ()
+    config_root: str | None = None  # exclude, per-path-ignores globs are relative to it (None: to each root)
     names: tuple[tuple[str, str], ...] = ()
     tag_from_path: bool = False
 
@@ -138,7 +139,8 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
 
     # 1. discover
     refs = discover.discover(
-        opts.paths, follow_symlinks=opts.follow_symlinks, max_bytes=opts.max_bytes, exclude=opts.exclude
+        opts.paths, follow_symlinks=opts.follow_symlinks, max_bytes=opts.max_bytes, exclude=opts.exclude,
+        base=opts.config_root,
     )
     # 2. detect + parse, in a pool when the input is large
     parsed: list[Parsed] = _map_chunks(
@@ -160,10 +162,11 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
     items = validate(pairing.items, ctx)
     # 5. configuration: disabled rules, severities, per-path ignores
     severities = dict(opts.severities)
+    config_paths = _config_paths(refs, opts)
 
     def configured(findings: Iterable[Finding]) -> tuple[Finding, ...]:
         kept = apply_config(tuple(findings), opts.disabled, severities)
-        return tuple(f for f in kept if not _ignored_here(f, opts.per_path_ignores))
+        return tuple(f for f in kept if not _ignored_here(f, opts.per_path_ignores, config_paths))
 
     items = tuple(replace(i, findings=configured(i.findings)) for i in items)
     by_file: dict[str, list[Finding]] = {}
@@ -178,8 +181,22 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
     return Result(opts.at, tuple(files), items, skipped, tuple(parsed))
 
 
-def _ignored_here(f: Finding, per_path: Sequence[tuple[str, frozenset[str]]]) -> bool:
-    return any(f.rule in rules and fnmatch.fnmatch(f.source, glob) for glob, rules in per_path)
+def _config_paths(refs: Sequence[SourceRef], opts: Options) -> dict[str, str | None]:
+    """Each file as per-path-ignores globs see it: relative to the configuration's folder (None: outside)."""
+    from .config import relative
+
+    if opts.config_root is None or not opts.per_path_ignores:
+        return {r.path: r.path for r in refs}
+    return {r.path: relative(r.fs_path, opts.config_root) for r in refs}
+
+
+def _ignored_here(
+    f: Finding, per_path: Sequence[tuple[str, frozenset[str]]], config_paths: Mapping[str, str | None]
+) -> bool:
+    from .config import matches
+
+    rel = config_paths.get(f.source, f.source)
+    return rel is not None and any(f.rule in rules and matches(rel, glob) for glob, rules in per_path)
 
 
 def _file_result(p: Parsed, findings: tuple[Finding, ...], items: tuple[str, ...]) -> FileResult:

@@ -191,3 +191,15 @@ def test_every_catalogued_rule_is_covered_by_a_test_here():
     missing = [r.slug for r in catalog.RULES if f'"{r.slug}"' not in text]
     assert missing == []
 
+
+
+def test_export_failed_fires_on_a_conflicting_file_and_not_on_a_clean_export(run_cli, tmp_path):
+    from conftest import NOW
+
+    args = ("export", FIXTURES / "pem-pair", FIXTURES / "ca", "--to", "pem", "--now", NOW, "--format", "json")
+    clean = tmp_path / "clean"
+    code, out, _ = run_cli(*args, "--out", clean)
+    assert code == 0 and "export-failed" not in out
+    (clean / "site-example-com" / "leaf.pem").write_text("not the leaf\n")
+    code, out, _ = run_cli(*args, "--out", clean)
+    assert code == 1 and '"rule": "export-failed"' in out
