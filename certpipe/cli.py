@@ -357,6 +357,17 @@ def _summary_line(result: Any, started: float, outcomes: Any = None) -> str:
     return line + f" in {time.monotonic() - started:.2f}s"
 
 
+def _run_and_write(opts: Any, quiet: bool, write: Any) -> tuple[Any, Any]:
+    """pipeline.check, then write(result, progress) -> (result, outcomes), under one progress display."""
+    from . import pipeline
+
+    progress = _Progress(not quiet)
+    try:
+        return write(pipeline.check(opts, progress), progress)  # type: ignore[no-any-return]
+    finally:
+        progress.close()
+
+
 @app.command()
 def check(
     paths: Paths,
@@ -463,12 +474,9 @@ def convert(
             select=select, ignore=ignore, config=config, no_config=no_config, content_type=ctype,
             names=names, tag_from_path=tag_from_path,
         )
-        progress = _Progress(not quiet)
-        try:
-            result = pipeline.check(opts, progress)
-            result, outcomes = pipeline.convert(result, opts, str(out), vault_name, force, progress)
-        finally:
-            progress.close()
+        result, outcomes = _run_and_write(
+            opts, quiet, lambda r, p: pipeline.convert(r, opts, str(out), vault_name, force, p)
+        )
         emit_result(result, format, output)
         if not quiet:
             typer.echo(_summary_line(result, started, outcomes), err=True)
@@ -573,12 +581,9 @@ def export(
             target=to.value, key_format=key_format.value, pfx_profile=pfx_profile.value,
             password=password or b"", vault=vault_name, force=force,
         )
-        progress = _Progress(not quiet)
-        try:
-            result = pipeline.check(opts, progress)
-            result, outcomes = pipeline.export(result, opts, str(out), settings, progress)
-        finally:
-            progress.close()
+        result, outcomes = _run_and_write(
+            opts, quiet, lambda r, p: pipeline.export(r, opts, str(out), settings, p)
+        )
         emit_result(result, format, output)
         if not quiet:
             typer.echo(_summary_line(result, started, outcomes), err=True)
