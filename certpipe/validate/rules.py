@@ -91,9 +91,9 @@ class UnsupportedKey:
         kty, size, crv = describe_key(item.leaf.cert.public_key())
         ok = (kty == "RSA" and size in RSA_SIZES) or (kty == "EC" and crv in EC_CURVES.values())
         if not ok:
-            what = f"{kty} {size}" if kty == "RSA" else f"{kty} {crv or size}"
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(item.leaf.cert)} has a {what} key; AKV holds "
-                                      "only RSA 2048/3072/4096 and EC P-256/P-384/P-521/P-256K keys.")
+            what = f"RSA {size}" if kty == "RSA" else f"EC {crv or size}" if kty == "EC" else (crv or kty)
+            yield _f(self.rule, item, f"{item.leaf.source}: the key of {subject(item.leaf.cert)} is {what}; AKV "
+                                      "holds only RSA 2048/3072/4096 and EC P-256/P-384/P-521/P-256K keys.")
 
 
 class WeakSignature:
