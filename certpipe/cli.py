@@ -113,8 +113,11 @@ def _guard(verbose: bool) -> Any:
                 yield
         except CertpipeError as exc:
             raise _fail(str(exc)) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            typer.echo("certpipe: interrupted; files already written are complete (rerun to finish).", err=True)
+            raise typer.Exit(130) from None
         except Exception as exc:
             if verbose:
                 raise
@@ -174,11 +177,20 @@ def read_password_map(path: Path | None) -> tuple[tuple[str, tuple[bytes, ...]],
         if not sep or not glob or not where.startswith(("file:", "env:")):
             raise UsageError(f"--passwords {path}: line {number}: expected 'GLOB = file:PATH' or 'GLOB = env:VAR'.")
         kind, _, ref = where.partition(":")
+        where_ = f"--passwords {path}: line {number}"
         if kind == "file":
             ref_path = Path(ref) if os.path.isabs(ref) else path.parent / ref
-            out.append((glob, read_passwords([ref_path], None)))
+            try:
+                data = discover.read_bytes(str(ref_path), 1024 * 1024)
+            except OSError as exc:
+                raise UsageError(f"{where_}: {ref_path} cannot be read ({exc.strerror or exc}).") from exc
+            found = (line for line in data.decode("utf-8", "replace").encode().splitlines() if line)
+            out.append((glob, tuple(dict.fromkeys(found))))
         else:
-            out.append((glob, read_passwords(None, [ref])))
+            value = os.environ.get(ref)
+            if value is None:
+                raise UsageError(f"{where_}: the variable {ref} is not set.")
+            out.append((glob, (value.encode(),)))
     return tuple(out)
 
 

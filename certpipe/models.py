@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -146,9 +147,17 @@ class KeyRecord:
 
 
 def _cert_record(der: bytes, source: str, line: int | None, friendly_name: str | None) -> CertRecord:
+    der, cert = load_certificate(der)
+    return CertRecord(der, cert, source, line, friendly_name)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def load_certificate(der: bytes) -> tuple[bytes, x509.Certificate]:
+    """One shared (DER, certificate) per distinct DER: an estate repeats its intermediates in every
+    PFX and fullchain.pem, and a batch would otherwise hold thousands of copies of each."""
     from cryptography import x509
 
-    return CertRecord(der, x509.load_der_x509_certificate(der), source, line, friendly_name)
+    return der, x509.load_der_x509_certificate(der)
 
 
 def _key_record(

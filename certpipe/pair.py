@@ -21,6 +21,7 @@ def pair(
     chain_of: ChainBuilder,
     names: Mapping[str, str] | None = None,
     tag_from_path: bool = False,
+    roots: Mapping[str, str] | None = None,
 ) -> Pairing:
     """Items from everything parsed: one per distinct end-entity certificate (or CA with its key)."""
     names = names or {}
@@ -36,17 +37,21 @@ def pair(
     by_path = {p.path: p for p in parsed}
 
     leaves = [der for der, copies in certs.items() if not is_ca(copies[0].cert) or cert_spki[der] in keys]
+    # files that belong to some item (a key or an end-entity certificate): their CA copies are taken last
+    bundles = {p.path for p in parsed if p.keys or any(not is_ca(c.cert) for c in p.certs)}
+    copies_of = _Copies(certs, bundles)
+    key_copies = _KeyCopies(keys)
     mismatched = _mismatches(parsed, keys, cert_spki)
     consumed_keys: set[bytes] = set()
     drafts: list[tuple[str, Item]] = []
     for der in leaves:
         copies = certs[der]
         leaf = copies[0]
-        key_copies = keys.get(cert_spki[der], [])
-        key = _prefer_same_file(key_copies, {c.source for c in copies})
+        key = key_copies.pick(cert_spki[der], {c.source for c in copies})
         if key is not None:
             consumed_keys.add(key.spki)
-        chain = tuple(_record(certs, c) for c in chain_of(leaf.cert))
+        near = {c.source for c in copies} | ({key.source} if key else set())
+        chain = tuple(copies_of.pick(c, near) for c in chain_of(leaf.cert))
         findings: list[Finding] = []
         who = subject(leaf.cert)
         sources = _unique([c.source for c in copies] + ([key.source] if key else []))
@@ -70,7 +75,7 @@ def pair(
             ))
         sha1 = hashlib.sha1(der).hexdigest()
         wanted = names.get(sha1) or names.get(sha1.upper()) or _named_by_path(names, sources) or akv_name(leaf.cert)
-        tags = (("source-path", _folder(leaf.source)),) if tag_from_path else ()
+        tags = (("source-path", _folder(leaf.source, (roots or {}).get(leaf.source, ""))),) if tag_from_path else ()
         drafts.append((sha1, Item(wanted, leaf, key, chain, sources, tuple(findings), tags)))
 
     items = _resolve_collisions(drafts)
@@ -140,11 +145,35 @@ def _mismatches(
     return out
 
 
-def _prefer_same_file(copies: list[KeyRecord], files: set[str]) -> KeyRecord | None:
-    for k in copies:
-        if k.source in files:
-            return k
-    return copies[0] if copies else None
+class _KeyCopies:
+    """Which copy of a key an item uses: in the certificate's own file, else beside it (same stem first),
+    else the first anywhere. Indexed once per key, since one key may serve many certificates."""
+
+    def __init__(self, keys: dict[bytes, list[KeyRecord]]) -> None:
+        self._keys = keys
+        self._index: dict[bytes, tuple[dict[str, KeyRecord], dict[str, KeyRecord], dict[str, KeyRecord]]] = {}
+
+    def pick(self, key_id: bytes, files: set[str]) -> KeyRecord | None:
+        copies = self._keys.get(key_id)
+        if not copies:
+            return None
+        if key_id not in self._index:
+            by_file: dict[str, KeyRecord] = {}
+            by_stem: dict[str, KeyRecord] = {}
+            by_folder: dict[str, KeyRecord] = {}
+            for k in copies:
+                by_file.setdefault(k.source, k)
+                by_stem.setdefault(k.source.rsplit(".", 1)[0], k)
+                by_folder.setdefault(_folder(k.source), k)
+            self._index[key_id] = (by_file, by_stem, by_folder)
+        by_file, by_stem, by_folder = self._index[key_id]
+        ordered = sorted(files)
+        for table, key_of in ((by_file, str), (by_stem, lambda f: f.rsplit(".", 1)[0]), (by_folder, _folder)):
+            for f in ordered:
+                found = table.get(key_of(f))
+                if found is not None:
+                    return found
+        return copies[0]
 
 
 def _order_problem(parsed: Sequence[Parsed], leaf: CertRecord, chain: tuple[CertRecord, ...]) -> str | None:
@@ -158,12 +187,37 @@ def _order_problem(parsed: Sequence[Parsed], leaf: CertRecord, chain: tuple[Cert
     return None
 
 
-def _record(certs: dict[bytes, list[CertRecord]], cert: x509.Certificate) -> CertRecord:
-    der = cert.public_bytes(serialization.Encoding.DER)
-    copies = certs.get(der)
-    if copies:
-        return copies[0]
-    return CertRecord(der, cert, "(trust store)")
+class _Copies:
+    """Which copy of a chain certificate an item uses: the one in its own file, else in its folder, else
+    in a CA-only file, else the first. Indexed once per certificate: an estate's intermediate has a copy
+    in every PFX and fullchain.pem, and scanning them per item would be quadratic."""
+
+    def __init__(self, certs: dict[bytes, list[CertRecord]], bundles: set[str]) -> None:
+        self._certs = certs
+        self._bundles = bundles
+        self._index: dict[bytes, tuple[dict[str, CertRecord], dict[str, CertRecord], CertRecord]] = {}
+
+    def pick(self, cert: x509.Certificate, near: set[str]) -> CertRecord:
+        der = cert.public_bytes(serialization.Encoding.DER)
+        copies = self._certs.get(der)
+        if not copies:
+            return CertRecord(der, cert, "(trust store)")
+        if der not in self._index:
+            by_file: dict[str, CertRecord] = {}
+            by_folder: dict[str, CertRecord] = {}
+            for c in copies:
+                by_file.setdefault(c.source, c)
+                by_folder.setdefault(_folder(c.source), c)
+            fallback = next((c for c in copies if c.source not in self._bundles), copies[0])
+            self._index[der] = (by_file, by_folder, fallback)
+        by_file, by_folder, fallback = self._index[der]
+        for f in sorted(near):
+            if f in by_file:
+                return by_file[f]
+        for f in sorted(near):
+            if _folder(f) in by_folder:
+                return by_folder[_folder(f)]
+        return fallback
 
 
 def _used_by(items: tuple[Item, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -182,7 +236,11 @@ def _named_by_path(names: Mapping[str, str], sources: Sequence[str]) -> str | No
     return None
 
 
-def _folder(path: str) -> str:
+def _folder(path: str, root: str = "") -> str:
+    """The folder of path, relative to the scanned root it was found under."""
+    root = root.rstrip("/")
+    if root and path.startswith(root + "/"):
+        path = path[len(root) + 1 :]
     return path.rsplit("/", 1)[0] if "/" in path else "."
 
 

@@ -117,12 +117,36 @@ def _map_chunks(
             if progress:
                 progress(stage, len(out), total)
         return out
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         for result in pool.map(fn, chunks, *([e] * len(chunks) for e in extra)):
             out.extend(result)
             if progress:
                 progress(stage, len(out), total)
     return out
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool initializer: a worker must not outlive (and keep writing after) a killed main process."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+    if sys.platform.startswith("linux"):
+        return
+
+    def watch() -> None:  # without PR_SET_PDEATHSIG, poll
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def check(opts: Options, progress: Progress | None = None) -> Result:
@@ -148,7 +172,7 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
     )
     # 3. pair
     index = ChainIndex([c.cert for p in parsed for c in p.certs])
-    pairing = pair(parsed, index.chain_of, dict(opts.names), opts.tag_from_path)
+    pairing = pair(parsed, index.chain_of, dict(opts.names), opts.tag_from_path, {r.path: r.root for r in refs})
     # 4. validate
     anchors = TrustStore.from_certs(opts.trust)
     if opts.trust_system:

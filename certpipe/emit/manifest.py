@@ -44,18 +44,18 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
 
 
 def render_csv(result: Result) -> bytes:
-    """source path, item name, status, subject, not after, sha1: one row per (source, item)."""
+    """source path, item name, status, subject, not after, sha1: one row per (file, item it fed), one per other file."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "item", "status", "subject", "not_after", "sha1"])
-    for item in result.items:
-        sha1 = hashlib.sha1(item.leaf.der).hexdigest().upper()
-        for src in item.sources:
-            w.writerow([src, item.name, str(item.status), item.leaf.cert.subject.rfc4514_string(),
-                        iso(item.leaf.cert.not_valid_after_utc), sha1])
+    by_name = {i.name: i for i in result.items}
     for f in result.files:
         if not f.items:
             w.writerow([f.path, "", f.status, "", "", ""])
+        for name in f.items:
+            item = by_name[name]
+            w.writerow([f.path, item.name, str(item.status), item.leaf.cert.subject.rfc4514_string(),
+                        iso(item.leaf.cert.not_valid_after_utc), hashlib.sha1(item.leaf.der).hexdigest().upper()])
     return buf.getvalue().encode("utf-8")
 
 

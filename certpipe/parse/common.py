@@ -10,7 +10,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 from ..errors import InputError, PasswordError
-from ..models import CertRecord, KeyOrigin, KeyRecord
+from ..models import CertRecord, KeyOrigin, KeyRecord, load_certificate
 from ..x509util import spki
 
 T = TypeVar("T")
@@ -22,7 +22,7 @@ LOAD_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, IndexError, Overflow
 def cert_record(der: bytes, source: str, line: int | None = None, friendly_name: str | None = None) -> CertRecord:
     """Load a DER certificate (raises InputError)."""
     try:
-        cert = x509.load_der_x509_certificate(der)
+        der, cert = load_certificate(der)
         # cryptography parses these lazily; a field that cannot be read makes the certificate unreadable
         # now, rather than an exception in a later stage.
         cert.public_key()

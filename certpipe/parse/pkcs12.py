@@ -17,7 +17,6 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography import x509
 from cryptography.exceptions import InternalError, UnsupportedAlgorithm
 from cryptography.hazmat.decrepit.ciphers.algorithms import ARC4, TripleDES
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from .. import asn1
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
-from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed, Pkcs12Info
+from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed, Pkcs12Info, load_certificate
 from ..pkcs12crypto import pkcs12_kdf, rc2_cbc_decrypt
 from .keycheck import check_rsa_consistency
 
@@ -569,10 +568,10 @@ class _Reader:
 
     def add_cert(self, bag: _Bag) -> None:
         try:
-            cert = x509.load_der_x509_certificate(bag.payload)
+            der, cert = load_certificate(bag.payload)
         except ValueError as exc:
             raise ValueError(f"certificate {len(self.certs) + 1} is not a valid X.509 certificate") from exc
-        self.certs.append(CertRecord(bag.payload, cert, self.source, friendly_name=bag.friendly_name))
+        self.certs.append(CertRecord(der, cert, self.source, friendly_name=bag.friendly_name))
 
     def add_key(self, der: bytes, bag: _Bag) -> None:
         number = len(self.keys) + 1
