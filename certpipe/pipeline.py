@@ -171,7 +171,7 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
         _load_chunk, refs, (opts,), jobs_for(opts, len(refs)), progress, "reading"
     )
     # 3. pair
-    index = ChainIndex([c.cert for p in parsed for c in p.certs])
+    index = ChainIndex(list({c.der: c.cert for p in parsed for c in p.certs}.values()))
     pairing = pair(parsed, index.chain_of, dict(opts.names), opts.tag_from_path, {r.path: r.root for r in refs})
     # 4. validate
     anchors = TrustStore.from_certs(opts.trust)

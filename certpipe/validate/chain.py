@@ -67,23 +67,24 @@ class ChainIndex:
 
     def __init__(self, pool: Sequence[x509.Certificate], anchors: TrustStore | None = None) -> None:
         self._anchors = anchors
-        self._by_name: dict[object, dict[bytes, x509.Certificate]] = {}
-        for cert in pool:
-            self._by_name.setdefault(name_key(cert.subject), {})[_der(cert)] = cert
-        self._memo: dict[bytes, tuple[x509.Certificate, ...]] = {}
+        self._by_name: dict[object, list[x509.Certificate]] = {}
+        for cert in dict.fromkeys(pool):  # certificates compare (and hash) by their DER
+            self._by_name.setdefault(name_key(cert.subject), []).append(cert)
+        for candidates in self._by_name.values():
+            candidates.sort(key=_der)  # ties between equal-ranked issuers break the same way every run
 
     def chain_of(self, leaf: x509.Certificate) -> tuple[x509.Certificate, ...]:
         """The certificates of the pool above leaf, its issuer first, up to a self-signed root."""
-        seen = {_der(leaf)}
+        seen = {leaf}
         chain: list[x509.Certificate] = []
         current = leaf
         while not is_self_signed(current):
-            candidates = [c for d, c in self._by_name.get(name_key(current.issuer), {}).items() if d not in seen]
+            candidates = [c for c in self._by_name.get(name_key(current.issuer), ()) if c not in seen]
             if not candidates:
                 break
             child = current
             current = min(candidates, key=lambda c: _issuer_rank(child, c, self._anchors))
-            seen.add(_der(current))
+            seen.add(current)
             chain.append(current)
         return tuple(chain)
 
@@ -375,7 +376,7 @@ def _der(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(Encoding.DER)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _openssl(cert: x509.Certificate) -> crypto.X509:
     # Converting costs a DER round trip; the same intermediates and anchors recur across items.
     return crypto.X509.from_cryptography(cert)

@@ -20,7 +20,7 @@ SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 NameKey = tuple[tuple[tuple[str, str | bytes], ...], ...]
 
 
-@functools.lru_cache(maxsize=8192)
+@functools.lru_cache(maxsize=2048)
 def name_key(name: x509.Name) -> NameKey:
     """A comparison key for a distinguished name per RFC 5280 7.1: case and inner whitespace folded."""
     # RDN order matters (PKITS 4.3.2); attribute order inside a multi-valued RDN does not; the string
@@ -39,7 +39,7 @@ def is_self_signed(cert: x509.Certificate) -> bool:
     return name_key(cert.subject) == name_key(cert.issuer) and signed_by(cert, cert)
 
 
-@functools.lru_cache(maxsize=8192)  # pure; the same intermediates are checked for every leaf they issue
+@functools.lru_cache(maxsize=2048)  # pure; the same intermediates are checked for every leaf they issue
 def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     """Whether issuer's key verifies cert's signature (False when the algorithm is unsupported)."""
     try:
