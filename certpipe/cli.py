@@ -35,6 +35,11 @@ class FailOn(enum.StrEnum):
     NEVER = "never"
 
 
+class TextOrJson(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
 class ContentType(enum.StrEnum):
     PKCS12 = "pkcs12"
     PEM = "pem"
@@ -49,6 +54,23 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"certpipe {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Detect, validate and convert certificate material for Azure Key Vault."""
+
 
 Paths = Annotated[list[str], typer.Argument(help="Files or folders (folders are walked recursively).")]
 PasswordFile = Annotated[
@@ -86,10 +108,24 @@ Verbose = Annotated[bool, typer.Option("--verbose", help="Show tracebacks for in
 def main() -> None:
     """Console entry point: every error a user can cause ends in one line and exit code 2."""
     try:
-        app(standalone_mode=True)
-    except KeyboardInterrupt:
-        sys.stderr.write("certpipe: interrupted; no partial file was left behind.\n")
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # click's usage errors: unknown option, missing or bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `certpipe`: the help is the answer
+            sys.stderr.write(message + "\n")
+            sys.exit(ExitCode.USAGE)
+        command = " ".join(a for a in sys.argv[1:2] if not a.startswith("-"))
+        hint = f"certpipe {command} --help".replace("  ", " ") if command in app_commands() else "certpipe --help"
+        sys.stderr.write(f"certpipe: error: {' '.join(message.split())} (see '{hint}')\n")
+        sys.exit(ExitCode.USAGE)
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("certpipe: interrupted; rerun to finish (no file is left half-written).\n")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def app_commands() -> set[str]:
+    return {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
 
 
 def _fail(message: str) -> typer.Exit:
@@ -139,7 +175,10 @@ def parse_now(value: str | None) -> dt.datetime:
     return when.astimezone(dt.UTC)
 
 
-def read_passwords(files: list[Path] | None, envs: list[str] | None) -> tuple[bytes, ...]:
+def read_passwords(
+    files: list[Path] | None, envs: list[str] | None, *, file_option: str = "--password-file",
+    env_option: str = "--password-env",
+) -> tuple[bytes, ...]:
     """Candidates from files (one per line) and environment variables; never from argv."""
     from . import discover
 
@@ -148,12 +187,12 @@ def read_passwords(files: list[Path] | None, envs: list[str] | None) -> tuple[by
         try:
             data = discover.read_bytes(str(f), 1024 * 1024)
         except OSError as exc:
-            raise UsageError(f"--password-file {f}: cannot be read ({exc.strerror or exc}).") from exc
+            raise UsageError(f"{file_option} {f}: cannot be read ({exc.strerror or exc}).") from exc
         out.extend(line for line in data.decode("utf-8", "replace").encode().splitlines() if line)
     for name in envs or ():
         value = os.environ.get(name)
         if value is None:
-            raise UsageError(f"--password-env {name}: the variable is not set.")
+            raise UsageError(f"{env_option} {name}: the variable is not set.")
         out.append(value.encode())
     return tuple(dict.fromkeys(out))
 
@@ -340,9 +379,8 @@ class _Progress:
         if not self.enabled or (self._bar is None and time.monotonic() - self.started < 0.5):
             return
         if self._bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
             from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), console=Console(stderr=True), transient=True)
@@ -357,11 +395,11 @@ class _Progress:
 
 
 def _summary_line(result: Any, started: float, outcomes: Any = None) -> str:
-    from .emit.document import summary
+    from .emit.document import plural, summary
 
     s = summary(result)
-    line = (f"certpipe: {s['files']} files ({s['skipped']} skipped), {s['certificates']} certificates: "
-            f"{s['ready']} ready, {s['warning']} warning, {s['error']} error")
+    line = (f"certpipe: {plural(s['files'], 'file')} ({s['skipped']} skipped), "
+            f"{plural(s['certificates'], 'certificate')}: {s['ready']} ready, {s['warning']} warning, {s['error']} error")
     if outcomes is not None:
         written = sum(1 for o in outcomes for _, st in o.written if st == "written")
         unchanged = sum(1 for o in outcomes for _, st in o.written if st == "unchanged")
@@ -525,7 +563,7 @@ def read_out_password(env: str | None, file: Path | None) -> bytes | None:
             raise UsageError(f"--out-password-env {env}: the variable is not set.")
         return value.encode()
     if file:
-        found = read_passwords([file], None)
+        found = read_passwords([file], None, file_option="--out-password-file")
         if not found:
             raise UsageError(f"--out-password-file {file}: the file is empty.")
         return found[0]
@@ -608,7 +646,7 @@ def inspect(
     password_file: PasswordFile = None,
     password_env: PasswordEnv = None,
     now: Now = None,
-    format: Annotated[OutFormat, typer.Option("--format", help="text or json.")] = OutFormat.TEXT,
+    format: Annotated[TextOrJson, typer.Option("--format", help="stdout format.")] = TextOrJson.TEXT,
     max_iterations: MaxIter = None,
     max_file_size: MaxSize = 8 * 1024 * 1024,
     verbose: Verbose = False,
@@ -618,22 +656,24 @@ def inspect(
     from .emit.inspect import render_inspect_json, render_inspect_text
 
     with _guard(verbose):
-        if format not in (OutFormat.TEXT, OutFormat.JSON):
-            raise UsageError("inspect --format must be text or json.")
+        if file.is_dir():
+            raise UsageError(f"{file}: is a folder; inspect takes one file (use check for folders).")
         if not file.is_file():
             raise UsageError(f"{file}: no such file.")
+        from .validate import DEFAULT_DISABLED
+
         opts = pipeline.Options(
             paths=(str(file),), at=parse_now(now), passwords=read_passwords(password_file, password_env),
-            max_iterations=max_iterations or 2_000_000, max_bytes=max_file_size, jobs=1,
+            max_iterations=max_iterations or 2_000_000, max_bytes=max_file_size, jobs=1, disabled=DEFAULT_DISABLED,
         )
         result = pipeline.check(opts)
-        sys.stdout.write(render_inspect_json(result) if format is OutFormat.JSON else render_inspect_text(result))
+        sys.stdout.write(render_inspect_json(result) if format is TextOrJson.JSON else render_inspect_text(result))
     raise typer.Exit(ExitCode.OK)
 
 
 @app.command()
 def rules(
-    format: Annotated[OutFormat, typer.Option("--format", help="text or json.")] = OutFormat.TEXT,
+    format: Annotated[TextOrJson, typer.Option("--format", help="stdout format.")] = TextOrJson.TEXT,
 ) -> None:
     """Every rule: slug, default severity, what it means and why."""
     import json
@@ -641,7 +681,7 @@ def rules(
     from .catalog import RULES
     from .validate import DEFAULT_DISABLED
 
-    if format is OutFormat.JSON:
+    if format is TextOrJson.JSON:
         doc = [{"slug": r.slug, "severity": str(r.severity), "summary": r.summary, "rationale": r.rationale,
                 "group": r.group, "enabled_by_default": r.slug not in DEFAULT_DISABLED} for r in RULES]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")

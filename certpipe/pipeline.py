@@ -86,7 +86,7 @@ def _load_one(ref: SourceRef, opts: Options) -> Parsed:
     detected = detect(source)
     try:
         return parse(detected, _candidates(opts, ref.path), opts.max_iterations)
-    except Exception as exc:  # noqa: BLE001 - one bad file must not stop the run
+    except Exception as exc:
         finding = catalog.UNREADABLE_INPUT.finding(
             f"{ref.path}: could not be parsed ({type(exc).__name__}); the rest of the run went on.", ref.path
         )
@@ -117,11 +117,28 @@ def _map_chunks(
             if progress:
                 progress(stage, len(out), total)
         return out
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-        for result in pool.map(fn, chunks, *([e] * len(chunks) for e in extra)):
+    import signal
+    import threading
+
+    # Workers are forked with SIGINT ignored until their initializer installs a quiet handler, so a
+    # Ctrl-C during start-up cannot make one print a traceback.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    try:
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
+        results = pool.map(fn, chunks, *([e] * len(chunks) for e in extra))  # submits all: forks the workers
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    try:
+        for result in results:
             out.extend(result)
             if progress:
                 progress(stage, len(out), total)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop now, not after the queued chunks
+        raise
+    pool.shutdown()
     return out
 
 
@@ -132,6 +149,8 @@ def _die_with_parent(parent: int) -> None:
     import threading
     import time
 
+    # Ctrl-C reaches the whole process group: the main process reports it; a worker just stops.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
     if sys.platform.startswith("linux"):
         import ctypes
 
@@ -232,8 +251,11 @@ def _file_result(p: Parsed, findings: tuple[Finding, ...], items: tuple[str, ...
         return FileResult(p.path, p.format, findings, "failed", findings[0].message, items)
     if items:
         return FileResult(p.path, p.format, findings, "used", None, items)
-    if findings:
-        return FileResult(p.path, p.format, findings, "failed", findings[0].message, items)
+    errors = [f for f in findings if f.severity.value == "error"]
+    if errors:
+        return FileResult(p.path, p.format, findings, "failed", errors[0].message, items)
+    if findings:  # e.g. an orphan key: read fine, fed nothing
+        return FileResult(p.path, p.format, findings, "unused", findings[0].message, items)
     return FileResult(p.path, p.format, findings, "unused", "held nothing any item needed", items)
 
 
@@ -259,7 +281,7 @@ def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: s
         if secret_len > SECRET_LIMIT:
             finding = catalog.SECRET_TOO_LARGE.finding(
                 f"{item.leaf.source}: the secret for {item.name} is {secret_len} bytes, above AKV's "
-                f"{SECRET_LIMIT}-byte limit; ship a shorter chain.", item.leaf.source, item.leaf.line,
+                f"{SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).", item.leaf.source, item.leaf.line,
             )
             out.append(ItemOutcome(item.name, Status.ERROR, (), finding.message, (finding,)))
             continue

@@ -80,7 +80,7 @@ EXPECTED_FILES = {
     ),
     "in/orphan/lonely.key": (
         "pem",
-        "failed",
+        "unused",
         [],
         "in/orphan/lonely.key: private key (RSA 2048) matches no certificate in the input.",
         ["orphan-key"],
@@ -257,7 +257,7 @@ def test_manifest_csv_has_a_row_per_source_and_item_and_one_per_file_without_ite
             ["in/docs/README.md", "", "skipped", "", "", ""],
             ["in/docs/values.yaml", "", "skipped", "", "", ""],
             ["in/locked/locked.pfx", "", "failed", "", "", ""],
-            ["in/orphan/lonely.key", "", "failed", "", "", ""],
+            ["in/orphan/lonely.key", "", "unused", "", "", ""],
         ]
     )
 

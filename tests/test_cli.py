@@ -18,7 +18,7 @@ def test_check_ready_pair_exits_0_with_text_summary(run_cli):
     code, out, _ = run_cli("check", SITE, FIXTURES / "ca", "--now", NOW)
     assert code == 0
     assert "READY" in out and "site-example-com" in out
-    assert "1 certificates: 1 ready, 0 warning, 0 error" in out
+    assert "1 certificate: 1 ready, 0 warning, 0 error" in out
 
 
 def test_check_json_document_has_schema_version_1(run_cli):
@@ -180,3 +180,29 @@ def test_cli_runs_as_a_real_subprocess():
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["ready"] == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["check", str(SITE), "--nope"], "certpipe: error: No such option: --nope"),
+        (["export", str(SITE), "--out", "x"], "certpipe: error: Missing option '--to'."),
+        (["check"], "certpipe: error: Missing argument 'paths'."),
+        (["inspect", str(FIXTURES)], "certpipe: error: "),
+    ],
+)
+def test_usage_errors_from_the_console_script_are_one_line(args, expected):
+    proc = subprocess.run([sys.executable, "-m", "certpipe", *args], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected), proc.stderr
+
+
+def test_version():
+    from certpipe import __version__
+
+    proc = subprocess.run([sys.executable, "-m", "certpipe", "--version"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0 and proc.stdout == f"certpipe {__version__}\n"

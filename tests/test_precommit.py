@@ -177,7 +177,7 @@ def test_hook_honours_the_repository_configuration(hook_repo, user_repo):
         "ca/intermediate.pem",
     )
     assert code == 0, output
-    assert "5 files (1 skipped), 1 certificates: 1 ready" in output
+    assert "5 files (1 skipped), 1 certificate: 1 ready" in output
 
 
 def test_repo_hook_checks_the_whole_repository_when_a_certificate_changes(hook_repo, user_repo):

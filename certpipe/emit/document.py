@@ -81,7 +81,6 @@ def render_json(result: Result) -> str:
 
 def render_text(result: Result) -> str:
     """A human summary: one line per item, then every finding."""
-    s = summary(result)
     lines = []
     for item in result.items:
         cert = item.leaf.cert
@@ -92,12 +91,22 @@ def render_text(result: Result) -> str:
     if file_findings:
         lines.append("files:")
         lines.extend(_finding_line(f) for f in file_findings)
-    lines.append(
-        f"{s['files']} files ({s['skipped']} skipped), {s['certificates']} certificates: "
-        f"{s['ready']} ready, {s['warning']} warning, {s['error']} error; "
-        f"{s['errors']} errors, {s['warnings']} warnings (evaluated at {iso(result.evaluated_at)})"
-    )
+    lines.append(summary_line(result))
     return "\n".join(lines) + "\n"
+
+
+def summary_line(result: Result) -> str:
+    """'N files (K skipped), M certificates: a ready, b warning, c error; E errors, W warnings (evaluated at T)'."""
+    s = summary(result)
+    return (
+        f"{plural(s['files'], 'file')} ({s['skipped']} skipped), {plural(s['certificates'], 'certificate')}: "
+        f"{s['ready']} ready, {s['warning']} warning, {s['error']} error; "
+        f"{plural(s['errors'], 'error')}, {plural(s['warnings'], 'warning')} (evaluated at {iso(result.evaluated_at)})"
+    )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _finding_line(f: Finding) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..models import Finding, Result, Severity
-from .document import iso, summary
+from .document import summary_line
 
 _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
@@ -11,12 +11,7 @@ _COMMAND = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO:
 def render_github(result: Result) -> str:
     """`::error file=...,line=...,title=...::message` lines, one per finding, and a closing summary."""
     lines = [_annotation(f) for f in result.findings]
-    s = summary(result)
-    lines.append(
-        f"certpipe: {s['files']} files ({s['skipped']} skipped), {s['certificates']} certificates: "
-        f"{s['ready']} ready, {s['warning']} warning, {s['error']} error; "
-        f"{s['errors']} errors, {s['warnings']} warnings (evaluated at {iso(result.evaluated_at)})"
-    )
+    lines.append(f"certpipe: {summary_line(result)}")
     return "\n".join(lines) + "\n"
 
 

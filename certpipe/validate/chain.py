@@ -169,7 +169,7 @@ def verify_path(
                     (
                         catalog.UNTRUSTED_ROOT.slug,
                         f"The chain ends at {_role(path, len(path) - 1)}, which is not one of the trust "
-                        "anchors given with --trust.",
+                        "anchors (--trust, --trust-system).",
                     )
                 )
         elif len(path) == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
@@ -162,7 +162,7 @@ class SecretSize:
         size = estimate_secret_size(item, ctx.content_type)
         if size > SECRET_LIMIT:
             yield _f(self.rule, item, f"{item.leaf.source}: the secret for {subject(item.leaf.cert)} would be about "
-                                      f"{size} bytes, above AKV's {SECRET_LIMIT}-byte limit; ship a shorter chain.")
+                                      f"{size} bytes, above AKV's {SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).")
 
 
 def estimate_secret_size(item: Item, content_type: str) -> int:
