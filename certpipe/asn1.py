@@ -29,6 +29,7 @@ SEQUENCE = 16
 SET = 17
 BMP_STRING = 30
 
+MAX_CHILDREN = 100_000  # bags, certificates or attributes in one structure; real files have a few
 MAX_DEPTH = 48  # PKCS#12 needs about 12 levels per buffer; anything far deeper is hostile
 _MAX_LENGTH_OCTETS = 4  # lengths above 4 GiB cannot describe a file certpipe reads
 
@@ -110,15 +111,19 @@ class Tlv:
             raise ValueError(f"{what}: {self.name} must be constructed")
         return self
 
-    def children(self) -> tuple[Tlv, ...]:
-        """The elements inside a constructed element, in order."""
+    def children(self, most: int = MAX_CHILDREN) -> tuple[Tlv, ...]:
+        """The elements inside a constructed element, in order (ValueError past `most` of them)."""
         if not self.constructed:
             raise ValueError(f"{self.name} is primitive and has no elements inside")
         if self.scanned is not None:
+            if len(self.scanned) > most:
+                raise ValueError(f"{self.name} has more than {most} elements")
             return self.scanned
         out: list[Tlv] = []
         pos = self.value_start
         while pos < self.value_end:
+            if len(out) >= most:  # stop reading: a hostile file can declare millions of tiny elements
+                raise ValueError(f"{self.name} has more than {most} elements")
             child = read(self.data, pos, end=self.value_end, ber=self.ber, depth=self.depth + 1)
             out.append(child)
             pos = child.end
@@ -126,7 +131,11 @@ class Tlv:
 
     def sequence(self, what: str, *, min_items: int = 0, max_items: int | None = None) -> tuple[Tlv, ...]:
         """The children of a SEQUENCE, checking their count; ValueError names `what` otherwise."""
-        items = self.expect(SEQUENCE, what).children()
+        seq = self.expect(SEQUENCE, what)
+        try:
+            items = seq.children(MAX_CHILDREN if max_items is None else max_items)
+        except ValueError:
+            raise ValueError(f"{what}: more than {max_items or MAX_CHILDREN} elements") from None
         if len(items) < min_items or (max_items is not None and len(items) > max_items):
             wanted = f"{min_items}" if max_items == min_items else f"{min_items} to {max_items or 'any'}"
             raise ValueError(f"{what}: expected {wanted} elements, found {len(items)}")

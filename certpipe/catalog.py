@@ -85,7 +85,7 @@ CONFLICTING_CERTS = Rule("conflicting-certs", W, "several different certificates
                          "Which one is deployed depends on file order; keep one certificate per name.",
                          "lint")
 
-EXPORT_FAILED = Rule("export-failed", E, "an exported file could not be written or failed its re-check",
+EXPORT_FAILED = Rule("export-failed", E, "an output file could not be written or failed its re-check",
                      "A file that does not read back as written must not be deployed; it was removed.", "output")
 
 RULES: tuple[Rule, ...] = (

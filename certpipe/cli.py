@@ -85,14 +85,18 @@ PasswordMap = Annotated[
     typer.Option("--passwords", help="File of 'GLOB = file:PATH' or 'GLOB = env:VAR' lines: per-file passwords."),
 ]
 Now = Annotated[str | None, typer.Option("--now", help="Judge validity at this ISO 8601 instant (default: now).")]
-WarnDays = Annotated[int | None, typer.Option("--expiry-warn-days", min=0, help="Warn this many days ahead [30].")]
+WarnDays = Annotated[
+    int | None, typer.Option("--expiry-warn-days", min=0, max=36500, help="Warn this many days ahead [30].")
+]
 Format_ = Annotated[OutFormat, typer.Option("--format", help="stdout format.")]
 Output = Annotated[Path | None, typer.Option("--output", help="Write the formatted result here, not stdout.")]
 FailOn_ = Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 1 on findings at or above this [error].")]
 MaxIter = Annotated[
     int | None, typer.Option("--max-iterations", min=1, help="Refuse PKCS#12 KDF iteration counts above this.")
 ]
-MaxSize = Annotated[int, typer.Option("--max-file-size", min=1, help="Refuse files larger than this many bytes.")]
+MaxSize = Annotated[
+    int, typer.Option("--max-file-size", min=1, max=1 << 40, help="Refuse files larger than this many bytes.")
+]
 Follow = Annotated[bool, typer.Option("--follow-symlinks", help="Follow symlinks that lead out of the tree.")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")]
 Trust = Annotated[list[str] | None, typer.Option("--trust", help="Trust anchors: PEM/DER file or folder; may repeat.")]
@@ -172,7 +176,10 @@ def parse_now(value: str | None) -> dt.datetime:
         raise UsageError(f"--now {value!r} is not an ISO 8601 time (e.g. 2026-06-01T00:00:00Z).") from exc
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone(dt.UTC)
+    try:
+        return when.astimezone(dt.UTC)
+    except OverflowError as exc:
+        raise UsageError(f"--now {value!r} is out of range.") from exc
 
 
 def read_passwords(
@@ -188,12 +195,12 @@ def read_passwords(
             data = discover.read_bytes(str(f), 1024 * 1024)
         except OSError as exc:
             raise UsageError(f"{file_option} {f}: cannot be read ({exc.strerror or exc}).") from exc
-        out.extend(line for line in data.decode("utf-8", "replace").encode().splitlines() if line)
+        out.extend(line for line in data.splitlines() if line)
     for name in envs or ():
-        value = os.environ.get(name)
+        value = os.environb.get(os.fsencode(name))  # bytes: a password need not be valid UTF-8
         if value is None:
             raise UsageError(f"{env_option} {name}: the variable is not set.")
-        out.append(value.encode())
+        out.append(value)
     return tuple(dict.fromkeys(out))
 
 
@@ -223,13 +230,13 @@ def read_password_map(path: Path | None) -> tuple[tuple[str, tuple[bytes, ...]],
                 data = discover.read_bytes(str(ref_path), 1024 * 1024)
             except OSError as exc:
                 raise UsageError(f"{where_}: {ref_path} cannot be read ({exc.strerror or exc}).") from exc
-            found = (line for line in data.decode("utf-8", "replace").encode().splitlines() if line)
+            found = (line for line in data.splitlines() if line)
             out.append((glob, tuple(dict.fromkeys(found))))
         else:
-            value = os.environ.get(ref)
+            value = os.environb.get(os.fsencode(ref))
             if value is None:
                 raise UsageError(f"{where_}: the variable {ref} is not set.")
-            out.append((glob, (value.encode(),)))
+            out.append((glob, (value,)))
     return tuple(out)
 
 
@@ -247,7 +254,11 @@ def read_names(path: Path | None) -> tuple[tuple[str, str], ...]:
     except OSError as exc:
         raise UsageError(f"--names {path}: cannot be read ({exc.strerror or exc}).") from exc
     out = []
-    for number, row in enumerate(csv.reader(text.splitlines()), 1):
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error as exc:
+        raise UsageError(f"--names {path}: not a readable CSV file ({exc}).") from exc
+    for number, row in enumerate(rows, 1):
         if not row or row[0].startswith("#") or (number == 1 and row[0].lower() in ("sha1", "source", "key")):
             continue
         if len(row) < 2 or not re.fullmatch(r"[0-9A-Za-z-]{1,127}", row[1].strip()):
@@ -347,11 +358,10 @@ def emit_result(result: Any, fmt: OutFormat, output: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from .emit.write import write_file
+    from .emit.write import write_user_file
 
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        write_file(output, text.encode("utf-8"), force=True)
+        write_user_file(output, text.encode("utf-8"))
     except OSError as exc:
         raise UsageError(f"--output {output}: cannot be written ({exc.strerror or exc}).") from exc
 
@@ -462,10 +472,10 @@ def check(
         emit_result(result, format, output)
         if report is not None:
             from .emit.html import render_html
-            from .emit.write import write_file
+            from .emit.write import write_user_file
 
             try:
-                write_file(report, render_html(result).encode("utf-8"), force=True)
+                write_user_file(report, render_html(result).encode("utf-8"))
             except OSError as exc:
                 raise UsageError(f"--report {report}: cannot be written ({exc.strerror or exc}).") from exc
         if not quiet and (output is not None or format is not OutFormat.TEXT) and sys.stderr.isatty():
@@ -558,10 +568,10 @@ def read_out_password(env: str | None, file: Path | None) -> bytes | None:
     if env and file:
         raise UsageError("give --out-password-env or --out-password-file, not both.")
     if env:
-        value = os.environ.get(env)
+        value = os.environb.get(os.fsencode(env))
         if value is None:
             raise UsageError(f"--out-password-env {env}: the variable is not set.")
-        return value.encode()
+        return value
     if file:
         found = read_passwords([file], None, file_option="--out-password-file")
         if not found:

@@ -44,6 +44,8 @@ def discover(
     refs: list[SourceRef] = []
     seen: set[str] = set()
     for root in roots:
+        if not root:
+            raise UsageError("an empty path was given.")
         path = Path(root)
         if not path.exists() and not path.is_symlink():
             raise UsageError(f"{root}: no such file or directory.", path=root)
@@ -66,20 +68,40 @@ def discover(
 
 def read(ref: SourceRef, max_bytes: int = DEFAULT_MAX_BYTES) -> SourceFile:
     """The bytes of one examined file (raises OSError, ValueError for an oversized file)."""
-    with open(ref.fs_path, "rb") as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ValueError(f"larger than the {max_bytes}-byte limit (use --max-file-size)")
-    return SourceFile(ref.path, data)
+    return SourceFile(ref.path, _read_regular(ref.fs_path, max_bytes))
 
 
 def read_bytes(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """Read a small side file (password list, names map, trust anchors)."""
-    with open(path, "rb") as fh:
-        data = fh.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise UsageError(f"{path}: larger than the {max_bytes}-byte limit.", path=path)
-    return data
+    try:
+        return _read_regular(path, max_bytes)
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}.", path=path) from exc
+
+
+def _read_regular(path: str, max_bytes: int) -> bytes:
+    """Read a regular file of at most max_bytes. Opened non-blocking and checked with fstat, so a FIFO
+    or device swapped in after the walk cannot hang the run; read in chunks, so a huge limit costs
+    nothing up front."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        if st.st_size > max_bytes:
+            raise ValueError(f"larger than the {max_bytes}-byte limit (use --max-file-size)")
+        chunks, total = [], 0
+        while total <= max_bytes:
+            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise ValueError(f"larger than the {max_bytes}-byte limit (use --max-file-size)")
+    return b"".join(chunks)
 
 
 def _named_file(path: Path, shown: str, max_bytes: int) -> SourceRef:
@@ -89,7 +111,7 @@ def _named_file(path: Path, shown: str, max_bytes: int) -> SourceRef:
         raise UsageError(f"{shown}: cannot be read ({exc.strerror or exc}).", path=shown) from exc
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{shown}: not a regular file.", path=shown)
-    return SourceRef(shown, str(path), "", st.st_size, None)
+    return SourceRef(shown_path(shown), str(path), "", st.st_size, None)
 
 
 def _walk(
@@ -103,7 +125,10 @@ def _walk(
         directory = stack.pop()
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
+        except OSError as exc:
+            rel = directory.relative_to(top).as_posix() if directory != top else "."
+            yield SourceRef(_join(shown_root, rel), str(directory), shown_root, 0,
+                            f"folder cannot be read ({exc.strerror or exc})")
             continue
         subdirs: list[Path] = []
         for entry in entries:
@@ -116,9 +141,9 @@ def _walk(
                 target = os.path.realpath(full)
                 inside = target == real_top or target.startswith(real_top + os.sep)
                 if not inside and not follow_symlinks:
-                    if not os.path.isdir(full):
-                        yield SourceRef(shown, str(full), shown_root, 0,
-                                        "symlink leads out of the tree (use --follow-symlinks)")
+                    what = "folder symlink" if os.path.isdir(full) else "symlink"
+                    yield SourceRef(shown, str(full), shown_root, 0,
+                                    f"{what} leads out of the tree (use --follow-symlinks)")
                     continue
                 if os.path.isdir(full):
                     if target not in visited:
@@ -184,5 +209,14 @@ def _excluded(rel: str, patterns: Sequence[str]) -> bool:
 def _join(root: str, rel: str) -> str:
     root = root.rstrip("/")
     if root in ("", "."):
-        return rel
-    return f"{root}/{rel}"
+        return shown_path(rel)
+    return shown_path(f"{root}/{rel}")
+
+
+def shown_path(path: str) -> str:
+    """A path as certpipe prints it: undecodable bytes as U+FFFD, control characters escaped, so a
+    file name can neither break UTF-8 output nor forge lines or terminal escapes."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        text = "".join(c if 32 <= ord(c) != 127 else f"\\x{ord(c):02x}" for c in text)
+    return text

@@ -106,25 +106,36 @@ def akv_name(cert: x509.Certificate) -> str:
 
 
 def _resolve_collisions(drafts: list[tuple[str, Item]]) -> tuple[Item, ...]:
-    """Deterministic: by (name, source path, sha1); the first keeps its name, the others get '-<sha1 prefix>'."""
+    """Deterministic: by (name, source path, sha1) the first claimant keeps a name; the others get
+    '-<sha1 prefix>', lengthened until it is free (a suffixed name must not take another item's name)."""
     from dataclasses import replace
 
     drafts.sort(key=lambda d: (d[1].name.lower(), d[1].leaf.source, d[0]))
-    taken: dict[str, str] = {}
+    owner: dict[str, str] = {}  # every name wanted as-is, and its first claimant's source
+    for _, item in drafts:
+        owner.setdefault(item.name.lower(), item.leaf.source)
+    taken = set(owner)
+    kept: set[str] = set()
     out: list[Item] = []
     for sha1, item in drafts:
         name = item.name
-        if name.lower() in taken:
-            suffix = "-" + sha1[:8]
+        if name.lower() not in kept:
+            kept.add(name.lower())
+            out.append(item)
+            continue
+        for width in (8, 12, 16, 24, 40):
+            suffix = "-" + sha1[:width]
             new = name[: MAX_NAME - len(suffix)] + suffix
-            finding = NAME_COLLISION.finding(
-                f"{item.leaf.source}: the name '{name}' is already taken by {taken[name.lower()]}; "
-                f"this item is named '{new}'.", item.leaf.source, item.leaf.line,
-            )
-            item = replace(item, name=new, findings=(*item.findings, finding))
-        taken.setdefault(item.name.lower(), item.leaf.source)
-        taken.setdefault(name.lower(), item.leaf.source)
-        out.append(item)
+            if new.lower() not in taken:
+                break
+        else:  # pragma: no cover - needs a SHA-1 collision
+            new = name[: MAX_NAME - 48] + "-" + sha1 + f"-{len(out)}"
+        taken.add(new.lower())
+        finding = NAME_COLLISION.finding(
+            f"{item.leaf.source}: the name '{name}' is already taken by {owner[name.lower()]}; "
+            f"this item is named '{new}'.", item.leaf.source, item.leaf.line,
+        )
+        out.append(replace(item, name=new, findings=(*item.findings, finding)))
     out.sort(key=lambda i: i.name.lower())
     return tuple(out)
 

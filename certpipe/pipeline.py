@@ -288,7 +288,13 @@ def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: s
         outputs = [
             Output(f"{item.name}/{name}", data, name in bundle.secret_files) for name, data in bundle.files.items()
         ]
-        statuses = write(outputs, Path(out_dir), force=force)
+        try:
+            statuses = write(outputs, Path(out_dir), force=force)
+        except OSError as exc:  # a planted symlink, a full disk, a read-only folder: this item only
+            message = f"{item.name}: could not be written ({exc.strerror or exc})."
+            finding = catalog.EXPORT_FAILED.finding(message, item.leaf.source, item.leaf.line)
+            out.append(ItemOutcome(item.name, Status.ERROR, (), message, (finding,)))
+            continue
         out.append(ItemOutcome(item.name, item.status, tuple((p, str(s)) for p, s in statuses.items())))
     return out
 

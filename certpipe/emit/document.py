@@ -92,7 +92,15 @@ def render_text(result: Result) -> str:
         lines.append("files:")
         lines.extend(_finding_line(f) for f in file_findings)
     lines.append(summary_line(result))
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
+
+
+def printable(text: str) -> str:
+    """Control characters from certificate fields shown as \\xNN, so an input cannot forge output lines
+    or send terminal escapes."""
+    if not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        return text
+    return "".join(c if not (ord(c) < 32 or 127 <= ord(c) < 160) else f"\\x{ord(c):02x}" for c in text)
 
 
 def summary_line(result: Result) -> str:

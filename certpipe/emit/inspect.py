@@ -7,7 +7,7 @@ from typing import Any
 
 from ..models import Result
 from ..x509util import describe_key, dns_names, name_str
-from .document import cert_view, iso
+from .document import cert_view, iso, printable
 
 
 def inspect_view(result: Result) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def render_inspect_text(result: Result) -> str:
         out += [f"  {f['severity']:7} {f['rule']}: {f['message']}" for f in v["findings"]]
     else:
         out.append("findings: none")
-    return "\n".join(out) + "\n"
+    return "\n".join(printable(line) for line in out) + "\n"
 
 
 __all__ = ["inspect_view", "name_str", "render_inspect_json", "render_inspect_text"]

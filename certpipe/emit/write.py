@@ -64,11 +64,32 @@ def write(
             raise ValueError(f"refusing to write outside the output folder: {out.relpath!r}")
         if target.parent not in made:
             target.parent.mkdir(parents=True, exist_ok=True)
+            _inside(target.parent, out_dir)
             made.add(target.parent)
+        if target.is_symlink():
+            raise FileExistsError(f"{target} is a symlink; certpipe does not write through links in --out")
         statuses[out.relpath] = write_file(
             target, out.data, secret=out.secret, force=force, overwrite=overwrite, mode=out.mode
         )
     return statuses
+
+
+def _inside(folder: Path, out_dir: Path) -> None:
+    """A folder planted as a symlink inside --out must not carry writes elsewhere."""
+    real, top = os.path.realpath(folder), os.path.realpath(out_dir)
+    if real != top and not real.startswith(top + os.sep):
+        raise FileExistsError(f"{folder} leads out of the output folder (a symlink?); refusing to write there")
+
+
+def write_user_file(target: Path, data: bytes) -> None:
+    """--output/--report: atomically replace a regular file; write straight into anything else the user
+    named (a device such as /dev/null, a FIFO, a symlink's target) rather than replacing it."""
+    if target.exists() and (target.is_symlink() or not target.is_file()):
+        with open(target, "wb") as fh:
+            fh.write(data)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_file(target, data, force=True)
 
 
 def write_file(

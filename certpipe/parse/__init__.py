@@ -21,14 +21,14 @@ def parse(
     path = detected.path
     try:
         if detected.kind == Kind.PEM_TEXT:
-            return parse_pem(detected.data.decode("utf-8"), path, passwords, detected.format)
+            return parse_pem(detected.data.decode("utf-8"), path, passwords, detected.format, max_iterations)
         if detected.kind == Kind.JSON:
             from .pkcs12 import parse_pkcs12
 
             return parse_akv_json(
                 detected.data, path, passwords,
                 lambda data, src, pw: parse_pkcs12(data, src, pw, max_iterations),
-                lambda data, src, pw: parse_pem(data.decode("utf-8", "replace"), src, pw),
+                lambda data, src, pw: parse_pem(data.decode("utf-8", "replace"), src, pw, Format.PEM, max_iterations),
             )
         if detected.kind == Kind.DER:
             if detected.format is Format.PKCS12:
@@ -37,7 +37,7 @@ def parse(
                 return parse_pkcs12(detected.data, path, passwords, max_iterations)
             if detected.format is Format.PKCS7:
                 return parse_pkcs7(detected.data, path)
-            return parse_der(detected.data, path, passwords)
+            return parse_der(detected.data, path, passwords, max_iterations)
     except RecursionError:
         pass
     reason = detected.reason or "nested too deeply to be read"

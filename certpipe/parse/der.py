@@ -9,10 +9,10 @@ from cryptography.hazmat.primitives import serialization
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
 from ..errors import InputError, PasswordError
 from ..models import Format, KeyOrigin, Parsed
-from .common import LOAD_ERRORS, cert_record, key_record, reason, with_passwords
+from .common import LOAD_ERRORS, cert_record, key_record, pbe_cost, reason, with_passwords
 
 
-def parse_der(der: bytes, source: str, passwords: Sequence[bytes | None]) -> Parsed:
+def parse_der(der: bytes, source: str, passwords: Sequence[bytes | None], max_iterations: int = 2_000_000) -> Parsed:
     """One DER object: certificate first, then the key encodings."""
     try:
         return Parsed(source, Format.DER, certs=(cert_record(der, source),))
@@ -25,7 +25,8 @@ def parse_der(der: bytes, source: str, passwords: Sequence[bytes | None]) -> Par
                 key = serialization.load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
                 return key_record(key, source, origin)
 
-            record = with_passwords(load, passwords, "the encrypted PKCS#8 key")
+            cost = pbe_cost(der, max_iterations)
+            record = with_passwords(load, passwords, "the encrypted PKCS#8 key", cost, max_iterations)
         else:
             try:
                 key = serialization.load_der_private_key(der, None, unsafe_skip_rsa_key_validation=True)

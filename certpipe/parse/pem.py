@@ -5,19 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
 
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
-from ..errors import InputError, PasswordError
+from ..errors import InputError, LimitError, PasswordError
 from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed
-from .common import LOAD_ERRORS, cert_record, key_record, reason, with_passwords
+from .common import LOAD_ERRORS, cert_record, key_record, pbe_cost, reason, with_passwords
 
-_BLOCK = re.compile(
-    r"-----BEGIN (?P<label>[A-Z0-9 #]+)-----[ \t]*\r?\n(?P<body>.*?)-----END (?P=label)-----", re.S
-)
+_BEGIN = re.compile(r"-----BEGIN (?P<label>[A-Z0-9 #]+)-----[ \t]*\r?\n")
 _CERT_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"})
 _KEY_LABELS = {
     "PRIVATE KEY": KeyOrigin.PKCS8,
@@ -34,25 +32,44 @@ _IGNORED = frozenset(
 )
 
 
-def parse_pem(text: str, source: str, passwords: Sequence[bytes | None], fmt: Format = Format.PEM) -> Parsed:
+MAX_BLOCKS = 10_000
+
+
+def parse_pem(
+    text: str, source: str, passwords: Sequence[bytes | None], fmt: Format = Format.PEM,
+    max_iterations: int = 2_000_000,
+) -> Parsed:
     """Every block of a PEM file, each problem a finding on the block's line."""
     certs: list[CertRecord] = []
     keys: list[KeyRecord] = []
     findings: list[Finding] = []
-    matches = list(_BLOCK.finditer(text))
-    for m in matches:
-        label = m.group("label")
-        line = text.count("\n", 0, m.start()) + 1
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings
+    unterminated: list[int] = []
+    counted, line, number = 0, 1, -1
+    for number, (label, start, body_start, end) in enumerate(_blocks(text)):
+        line += text.count("\n", counted, start)  # counted incrementally: linear in the file size
+        counted = start
+        if number >= MAX_BLOCKS:
+            findings.append(UNREADABLE_INPUT.finding(
+                f"{source}: line {line}: more than {MAX_BLOCKS} PEM blocks; the rest were not read.", source, line
+            ))
+            break
+        if body_start is None:
+            unterminated.append(line)
+            continue
+        body = text[body_start:end]
         try:
             if label in _CERT_LABELS:
-                der = _body_der(m.group("body"))
+                der = _body_der(body)
                 if label == "TRUSTED CERTIFICATE":
                     der = _first_tlv(der)  # OpenSSL appends its trust settings after the certificate
                 certs.append(cert_record(der, source, line))
             elif label in _KEY_LABELS:
-                keys.append(_key(m.group(0), m.group("body"), label, source, line, passwords))
+                block = text[start : end + len(f"-----END {label}-----")]
+                keys.append(_key(block, body, label, source, line, passwords, max_iterations))
             elif label in ("PKCS7", "CMS"):
-                der = _body_der(m.group("body"))
+                der = _body_der(body)
                 certs.extend(cert_record(c.public_bytes(serialization.Encoding.DER), source, line)
                              for c in _pkcs7(der))
             elif label not in _IGNORED:
@@ -65,17 +82,44 @@ def parse_pem(text: str, source: str, passwords: Sequence[bytes | None], fmt: Fo
             findings.append(UNREADABLE_INPUT.finding(
                 f"{source}: line {line}: {label} block is unreadable: {exc}.", source, line
             ))
-    begins = text.count("-----BEGIN ")
-    if begins > len(matches):
-        where = _unterminated_line(text, matches)
+    if number < 0 and not findings:
+        at = text.count("\n", 0, max(text.find("-----BEGIN "), 0)) + 1
+        unterminated.append(at)  # a BEGIN line cut short: no block at all
+    if unterminated:
+        more = f" (and {len(unterminated) - 1} more)" if len(unterminated) > 1 else ""
         findings.append(UNREADABLE_INPUT.finding(
-            f"{source}: line {where}: PEM block without a matching END line (truncated?).", source, where
+            f"{source}: line {unterminated[0]}: PEM block without a matching END line (truncated?){more}.",
+            source, unterminated[0],
         ))
     return Parsed(source, fmt, tuple(certs), tuple(keys), tuple(findings))
 
 
+def _blocks(text: str) -> Iterator[tuple[str, int, int | None, int]]:
+    """(label, start, body start, END position) per block; body start None when it has no END line.
+
+    Each search stops at the next BEGIN line, so a file of many unterminated blocks costs linear time.
+    """
+    pos = 0
+    while True:
+        m = _BEGIN.search(text, pos)
+        if m is None:
+            return
+        label = m.group("label")
+        marker = f"-----END {label}-----"
+        following = text.find("-----BEGIN ", m.end())
+        stop = following if following >= 0 else len(text)
+        end = text.find(marker, m.end(), stop)
+        if end < 0:
+            yield label, m.start(), None, m.end()
+            pos = m.end()
+            continue
+        yield label, m.start(), m.end(), end
+        pos = end + len(marker)
+
+
 def _key(
-    block: str, body: str, label: str, source: str, line: int, passwords: Sequence[bytes | None]
+    block: str, body: str, label: str, source: str, line: int, passwords: Sequence[bytes | None],
+    max_iterations: int,
 ) -> KeyRecord:
     origin = _KEY_LABELS[label]
     legacy = "Proc-Type:" in body and "ENCRYPTED" in body.split("\n\n", 1)[0]
@@ -86,10 +130,13 @@ def _key(
         return key_record(key, source, KeyOrigin.LEGACY_ENCRYPTED if legacy else origin, line)
 
     try:
-        if legacy or label == "ENCRYPTED PRIVATE KEY":
+        if label == "ENCRYPTED PRIVATE KEY":
+            cost = pbe_cost(_body_der(body), max_iterations)
+            return with_passwords(load, passwords, "the encrypted private key", cost, max_iterations)
+        if legacy:  # Proc-Type: one round of MD5 (EVP_BytesToKey) per try: cheap
             return with_passwords(load, passwords, f"the encrypted {label.lower()}")
         return load(None)
-    except PasswordError:
+    except (PasswordError, LimitError):
         raise
     except LOAD_ERRORS as exc:
         raise InputError(reason(exc)) from exc
@@ -123,15 +170,3 @@ def _first_tlv(der: bytes) -> bytes:
     n = first & 0x7F
     length = int.from_bytes(der[2 : 2 + n], "big")
     return der[: 2 + n + length]
-
-
-def _unterminated_line(text: str, matches: list[re.Match[str]]) -> int:
-    covered = [(m.start(), m.end()) for m in matches]
-    pos = 0
-    while True:
-        pos = text.find("-----BEGIN ", pos)
-        if pos < 0:
-            return 1
-        if not any(a <= pos < b for a, b in covered):
-            return text.count("\n", 0, pos) + 1
-        pos += 1

@@ -28,10 +28,13 @@ from .. import asn1
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
 from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed, Pkcs12Info, load_certificate
 from ..pkcs12crypto import pkcs12_kdf, rc2_cbc_decrypt
+from .common import LOAD_ERRORS, check_certificate
 from .keycheck import check_rsa_consistency
 
 DEFAULT_MAX_ITERATIONS = 2_000_000
-_BUDGET_FACTOR = 16  # all derivations together may cost this many times the per-derivation limit
+_BUDGET_FACTOR = 8  # all derivations together may cost this many times the per-derivation limit
+_RC2_MAX_BYTES = 256 * 1024
+_DECRYPT_BUDGET = 32 * 1024 * 1024
 
 # RFC 7292 / RFC 5652 object identifiers.
 _DATA = "1.2.840.113549.1.7.1"
@@ -168,6 +171,9 @@ class _Pbe:
         block = _BLOCK_BYTES[self.cipher]
         if block and (not ciphertext or len(ciphertext) % block):
             raise ValueError(f"{self.name} ciphertext of {len(ciphertext)} bytes is not whole blocks")
+        if self.cipher.startswith("rc2") and len(ciphertext) > _RC2_MAX_BYTES:
+            # RC2 runs in Python (~3 s per MiB); real RC2 certificate safes are a few KiB.
+            raise _Limit(f"an RC2-encrypted safe of {len(ciphertext)} bytes is above the {_RC2_MAX_BYTES}-byte limit")
 
     def decrypt(self, ciphertext: bytes, secret: _Secret) -> bytes:
         """Decrypt and strictly unpad; _WrongKey if the padding is wrong."""
@@ -288,6 +294,7 @@ class _Reader:
         self.max_iterations = max_iterations
         self.budget = max_iterations * _BUDGET_FACTOR
         self.spent = 0
+        self.decrypted = 0  # bytes put through a cipher, over every candidate tried
         self.encryptions: list[str] = []
         self.iterations: list[int] = []
         self.names: list[str] = []
@@ -523,6 +530,9 @@ class _Reader:
         )
         for secret in _distinct(order, pbkdf2=pbe.iv is not None):
             self.spend(pbe.iterations * pbe.derivations)
+            self.decrypted += len(ciphertext)
+            if self.decrypted > _DECRYPT_BUDGET:
+                raise _Limit(f"more than {_DECRYPT_BUDGET} bytes to decrypt across the candidate passwords")
             try:
                 plain = pbe.decrypt(ciphertext, secret)
                 asn1.parse(plain, ber=True).expect(asn1.SEQUENCE, what)
@@ -569,7 +579,8 @@ class _Reader:
     def add_cert(self, bag: _Bag) -> None:
         try:
             der, cert = load_certificate(bag.payload)
-        except ValueError as exc:
+            check_certificate(cert)
+        except LOAD_ERRORS as exc:
             raise ValueError(f"certificate {len(self.certs) + 1} is not a valid X.509 certificate") from exc
         self.certs.append(CertRecord(der, cert, self.source, friendly_name=bag.friendly_name))
 
@@ -637,7 +648,10 @@ def parse_pkcs12(
             f"{source}: PKCS#12 needs a password; {tried} (use --password-file or --password-env).", source
         )
     except _Limit as exc:
-        finding = UNREADABLE_INPUT.finding(str(exc), source)
+        message = str(exc)
+        if not message.startswith(f"{source}:"):
+            message = f"{source}: PKCS#12 refused: {message} (a safety limit; see --max-iterations)."
+        finding = UNREADABLE_INPUT.finding(message, source)
     except _Unsupported as exc:
         finding = UNREADABLE_INPUT.finding(
             f"{source}: PKCS#12 uses {exc}, which certpipe does not read "

@@ -24,7 +24,13 @@ def validate(items: Sequence[Item], ctx: Context) -> tuple[Item, ...]:
     for item in items:
         found = [*item.findings]
         for rule in ITEM_RULES:
-            found.extend(rule.check(item, ctx))
+            try:
+                found.extend(rule.check(item, ctx))
+            except Exception as exc:  # noqa: BLE001 - a certificate odd enough to break a rule is a finding
+                found.append(catalog.UNREADABLE_INPUT.finding(
+                    f"{item.leaf.source}: the certificate could not be checked for {rule.rule.slug} "
+                    f"({type(exc).__name__}).", item.leaf.source, item.leaf.line,
+                ))
         found.extend(conflicts.get(item.name, ()))
         out.append(replace(item, findings=tuple(found)))
     return tuple(out)
@@ -44,24 +50,29 @@ def file_findings(parsed: Sequence[Parsed]) -> tuple[Finding, ...]:
 
 
 def _conflicts(items: Sequence[Item]) -> dict[str, tuple[Finding, ...]]:
-    """Several different certificates that claim the same host or common name."""
+    """Several different certificates that claim the same host or common name: one finding per item."""
     by_name: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         for name in _names(item):
             by_name[name].append(item)
-    out: dict[str, list[Finding]] = defaultdict(list)
+    shared: dict[str, tuple[list[str], set[str], Item]] = {}
     for name, group in sorted(by_name.items()):
         if len(group) < 2:
             continue
         for item in group:
-            others = ", ".join(sorted(o.name for o in group if o is not item))
-            if any(f.message.startswith(f"{item.leaf.source}: {name} ") for f in out[item.name]):
-                continue
-            out[item.name].append(catalog.CONFLICTING_CERTS.finding(
-                f"{item.leaf.source}: {name} is also claimed by {others}; keep one certificate per name.",
-                item.leaf.source, item.leaf.line,
-            ))
-    return {k: tuple(v) for k, v in out.items()}
+            names, others, _ = shared.setdefault(item.name, ([], set(), item))
+            names.append(name)
+            if len(others) < 4:  # enough to name three; a hostile input may have thousands
+                others.update(o.name for o in group[:5] if o.name != item.name)
+    out: dict[str, tuple[Finding, ...]] = {}
+    for key, (names, others, item) in shared.items():
+        listed = ", ".join(sorted(others)[:3]) + (" and others" if len(others) > 3 else "")
+        what = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more names)"
+        out[key] = (catalog.CONFLICTING_CERTS.finding(
+            f"{item.leaf.source}: {what} is also claimed by {listed}; keep one certificate per name.",
+            item.leaf.source, item.leaf.line,
+        ),)
+    return out
 
 
 def _names(item: Item) -> set[str]:

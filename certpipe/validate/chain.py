@@ -62,6 +62,10 @@ class ChainReport:
     problems: tuple[Problem, ...] = ()
 
 
+MAX_CHAIN = 10  # certificates above a leaf; real chains have 1-3
+MAX_CANDIDATES = 16  # issuers ranked per step when many share the issuer's name
+
+
 class ChainIndex:
     """Issuer lookup over a pool of certificates, indexed once (a batch has thousands of leaves)."""
 
@@ -78,10 +82,15 @@ class ChainIndex:
         seen = {leaf}
         chain: list[x509.Certificate] = []
         current = leaf
-        while not is_self_signed(current):
+        while not is_self_signed(current) and len(chain) < MAX_CHAIN:
             candidates = [c for c in self._by_name.get(name_key(current.issuer), ()) if c not in seen]
             if not candidates:
                 break
+            if len(candidates) > MAX_CANDIDATES:
+                # Many certificates sharing one name (hostile, or a messy share): rank only those whose
+                # key identifier fits, and a bounded number of them, so building stays linear.
+                fitting = [c for c in candidates if _aki_matches(current, c)]
+                candidates = (fitting or candidates)[:MAX_CANDIDATES]
             child = current
             current = min(candidates, key=lambda c: _issuer_rank(child, c, self._anchors))
             seen.add(current)
