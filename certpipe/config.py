@@ -55,17 +55,31 @@ def find(start: Path) -> Path | None:
     """The nearest .certpipe.toml, or pyproject.toml with [tool.certpipe], from start up to the repo root.
 
     In one folder .certpipe.toml wins over pyproject.toml; the search stops at the folder holding .git.
+    A file owned by another user (not root) is not honoured: in a shared folder such as /tmp anyone
+    could otherwise plant `exclude = ["**"]` and silence every check (the reasoning of git's
+    safe.directory).
     """
     for folder in (start, *start.parents):
         dotfile = folder / ".certpipe.toml"
-        if dotfile.is_file():
+        if dotfile.is_file() and _trusted(dotfile):
             return dotfile
         pyproject = folder / "pyproject.toml"
-        if pyproject.is_file() and _has_section(pyproject):
+        if pyproject.is_file() and _trusted(pyproject) and _has_section(pyproject):
             return pyproject
         if (folder / ".git").exists():
             break
     return None
+
+
+def _trusted(path: Path) -> bool:
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:
+        return True
+    try:
+        owner = path.stat().st_uid
+    except OSError:
+        return False
+    return owner in (getuid(), 0)
 
 
 def _has_section(path: Path) -> bool:
@@ -117,7 +131,7 @@ def parse(table: dict[str, Any], where: str, root: Path | None = None) -> Config
         if rule == "ALL":
             raise ConfigError(f"{where}: severity: name each rule; 'ALL' cannot be given one severity.")
         _rule(rule, where, "severity")
-        if value not in _SEVERITIES:
+        if not isinstance(value, str) or value not in _SEVERITIES:
             raise ConfigError(f"{where}: severity of {rule!r} must be error, warning or info, not {value!r}.")
     per_path = table.get("per-path-ignores", {})
     if not isinstance(per_path, dict):

@@ -87,6 +87,11 @@ def _first_child(der: bytes) -> bytes | None:
 
 def _decode_text(data: bytes) -> str | None:
     """Text if the bytes are text: UTF-8 (BOM tolerated) or UTF-16 with a BOM; else None."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):  # before UTF-16: FF FE 00 00 starts both
+        try:
+            return data.decode("utf-32")
+        except UnicodeDecodeError:
+            return None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")

@@ -161,3 +161,35 @@ def test_a_fifo_named_like_a_certificate_is_skipped_not_waited_on(run_cli, tmp_p
 def test_pair_handles_an_empty_input():
     result = pair([Parsed("x", "unknown")], ChainIndex([]).chain_of)  # type: ignore[arg-type]
     assert result.items == () and result.file_findings == ()
+
+
+def test_a_configuration_owned_by_another_user_is_not_honoured(tmp_path):
+    from certpipe import config
+
+    import pytest
+
+    planted = tmp_path / ".certpipe.toml"
+    planted.write_text('exclude = ["**"]\n')
+    assert config.find(tmp_path) == planted
+    if os.getuid() != 0:
+        pytest.skip("needs root to give the file to another user")
+    os.chown(planted, 12345, 12345)  # as if another user had planted it in a shared folder
+    assert config.find(tmp_path) is None
+
+
+def test_a_wrongly_typed_severity_is_a_configuration_error():
+    import pytest
+
+    from certpipe import config
+    from certpipe.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="severity of 'expired' must be error, warning or info"):
+        config.parse({"severity": {"expired": ["error"]}}, "pyproject.toml")
+
+
+def test_utf32_text_with_a_bom_is_read(run_cli, tmp_path):
+    text = (FIXTURES / "pem-pair" / "site.crt").read_text()
+    (tmp_path / "site.crt").write_bytes(text.encode("utf-32"))
+    code, out, _ = run_cli("check", tmp_path / "site.crt", "--now", NOW, "--format", "json")
+    assert json.loads(out)["files"][0]["format"] == "pem"
+    assert json.loads(out)["items"][0]["name"] == "site-example-com"

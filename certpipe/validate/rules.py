@@ -120,11 +120,14 @@ class ChainRules:
 
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
         from .chain import verify_path
-        from .trust import TrustStore, is_self_signed
+        from .trust import TrustStore, is_self_signed, name_key
 
         top = item.chain[-1].cert if item.chain else item.leaf.cert
         anchors = ctx.all_anchors or (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
-        if not is_self_signed(top) and anchors.issuer_of(top) is None and not anchors.contains(top):
+        # A root whose own signature cannot be verified (MD5, an unsupported algorithm) still ends the
+        # chain: completeness is about what is given, not about that signature.
+        self_issued = name_key(top.subject) == name_key(top.issuer)
+        if not (self_issued or is_self_signed(top)) and anchors.issuer_of(top) is None and not anchors.contains(top):
             where = f"stops at {subject(top)}, whose issuer" if item.chain else "has no issuer in the input:"
             yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} {where} "
                                       f"{top.issuer.rfc4514_string()} is neither given nor a known root "
