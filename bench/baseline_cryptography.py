@@ -11,11 +11,18 @@ OUT/manifest.json.  --jobs N parses files and writes bundles in a process pool.
 No validation, no reports: it is the floor certpipe's throughput is compared with.
 """
 
-import argparse, base64, json, os, re, sys, time
+import argparse
+import base64
+import json
+import os
+import re
+import sys
+import time
 from multiprocessing import Pool
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization as ser
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization as ser
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.+?-----END \1-----", re.S)
@@ -32,14 +39,15 @@ def der_kind(d: bytes):
     if len(d) < 8 or d[0] != 0x30:
         return None
     i = 2 + (d[1] & 0x7F if d[1] & 0x80 else 0)
-    head = d[i:i + 3]
+    head = d[i : i + 3]
     return {b"\x02\x01\x03": "pkcs12", b"\x02\x01\x00": "key", b"\x02\x01\x01": "key"}.get(
-        head, "cert" if head[:1] == b"\x30" else None)
+        head, "cert" if head[:1] == b"\x30" else None
+    )
 
 
 def load_key(data: bytes, der: bool, encrypted: bool = False):
     load = ser.load_der_private_key if der else ser.load_pem_private_key
-    for pw in (PASSWORDS[1:] if encrypted else [None]):
+    for pw in PASSWORDS[1:] if encrypted else [None]:
         try:
             return load(data, pw, unsafe_skip_rsa_key_validation=True)
         except (ValueError, TypeError):
@@ -84,7 +92,7 @@ def scan(path: str):
     try:
         with open(path, "rb") as f:
             certs, keys = parse(f.read())
-    except Exception as e:  # noqa: BLE001 - a broken file is a finding, not a crash
+    except Exception as e:
         return [], [], f"{path}: {type(e).__name__}: {e}"
     crecs = []
     for c in certs:
@@ -93,12 +101,25 @@ def scan(path: str):
         except x509.ExtensionNotFound:
             ca = False
         cn = c.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        crecs.append({"fp": c.fingerprint(hashes.SHA256()), "subject": c.subject.public_bytes(),
-                      "issuer": c.issuer.public_bytes(), "spki": spki(c.public_key()), "ca": ca,
-                      "cn": str(cn[0].value) if cn else "", "src": path,
-                      "cert": c.public_bytes(ser.Encoding.DER) if PORTABLE else c})
-    krecs = [(spki(k.public_key()), k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8,
-                                                    ser.NoEncryption()) if PORTABLE else k) for k in keys]
+        crecs.append(
+            {
+                "fp": c.fingerprint(hashes.SHA256()),
+                "subject": c.subject.public_bytes(),
+                "issuer": c.issuer.public_bytes(),
+                "spki": spki(c.public_key()),
+                "ca": ca,
+                "cn": str(cn[0].value) if cn else "",
+                "src": path,
+                "cert": c.public_bytes(ser.Encoding.DER) if PORTABLE else c,
+            }
+        )
+    krecs = [
+        (
+            spki(k.public_key()),
+            k.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()) if PORTABLE else k,
+        )
+        for k in keys
+    ]
     return crecs, krecs, None
 
 
@@ -111,10 +132,16 @@ def emit(job):
     # NoEncryption(): Key Vault keeps PFX secrets unprotected, so no KDF/3DES cost here.
     pfx = pkcs12.serialize_key_and_certificates(name.encode(), key, cert, chain or None, ser.NoEncryption())
     os.makedirs(os.path.join(out, name), exist_ok=True)
-    doc = {"value": base64.b64encode(pfx).decode(), "contentType": "application/x-pkcs12",
-           "tags": {"x5t": cert.fingerprint(hashes.SHA1()).hex(), "subject": cert.subject.rfc4514_string(),
-                    "notBefore": cert.not_valid_before_utc.isoformat(),
-                    "notAfter": cert.not_valid_after_utc.isoformat()}}
+    doc = {
+        "value": base64.b64encode(pfx).decode(),
+        "contentType": "application/x-pkcs12",
+        "tags": {
+            "x5t": cert.fingerprint(hashes.SHA1()).hex(),
+            "subject": cert.subject.rfc4514_string(),
+            "notBefore": cert.not_valid_before_utc.isoformat(),
+            "notAfter": cert.not_valid_after_utc.isoformat(),
+        },
+    }
     with open(os.path.join(out, name, "secret.json"), "w") as f:
         json.dump(doc, f)
     return name
@@ -159,7 +186,10 @@ def main():
             if cur is None or cur in chain:
                 break
             chain.append(cur)
-        base = re.sub(r"[^A-Za-z0-9-]+", "-", c["cn"].replace("*", "wildcard")).strip("-")[:120] or c["fp"].hex()[:16]
+        base = (
+            re.sub(r"[^A-Za-z0-9-]+", "-", c["cn"].replace("*", "wildcard")).strip("-")[:120]
+            or c["fp"].hex()[:16]
+        )
         name, n = base, 1
         while name in names:
             n += 1
@@ -170,12 +200,21 @@ def main():
     done = list(pool.imap(emit, jobs, chunksize=16) if pool else map(emit, jobs))
     if pool:
         pool.close(), pool.join()
-    manifest = {"items": len(done), "files": len(paths), "certificates": len(certs), "keys": len(keys),
-                "errors": errors, "seconds": round(time.perf_counter() - t0, 3)}
+    manifest = {
+        "items": len(done),
+        "files": len(paths),
+        "certificates": len(certs),
+        "keys": len(keys),
+        "errors": errors,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
-    print(f"baseline: {len(done)} items from {len(paths)} files ({len(errors)} unreadable) "
-          f"in {manifest['seconds']}s", file=sys.stderr)
+    print(
+        f"baseline: {len(done)} items from {len(paths)} files ({len(errors)} unreadable) "
+        f"in {manifest['seconds']}s",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

@@ -54,14 +54,51 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SHAPES = [("pfx", 0.35), ("nginx", 0.25), ("letsencrypt", 0.15), ("der", 0.15), ("combined", 0.10)]
-WORDS = ("alpha bravo portal billing crm intranet api gateway auth sso mail vpn wiki jira "
-         "build ci shop payments reports hr erp search cache edge cdn mobile partner "
-         "legacy backup monitor grafana kibana vault files sftp ldap print scan").split()
+WORDS = [
+    "alpha",
+    "bravo",
+    "portal",
+    "billing",
+    "crm",
+    "intranet",
+    "api",
+    "gateway",
+    "auth",
+    "sso",
+    "mail",
+    "vpn",
+    "wiki",
+    "jira",
+    "build",
+    "ci",
+    "shop",
+    "payments",
+    "reports",
+    "hr",
+    "erp",
+    "search",
+    "cache",
+    "edge",
+    "cdn",
+    "mobile",
+    "partner",
+    "legacy",
+    "backup",
+    "monitor",
+    "grafana",
+    "kibana",
+    "vault",
+    "files",
+    "sftp",
+    "ldap",
+    "print",
+    "scan",
+]
 DOMAINS = ["corp.example.com", "example.net", "contoso.example", "fabrikam.example.org"]
 PEM = serialization.Encoding.PEM
 DER = serialization.Encoding.DER
 NOENC = serialization.NoEncryption()
-TODAY = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+TODAY = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 # ---------------------------------------------------------------- key material
@@ -90,24 +127,44 @@ def key_bytes(key, fmt: str, enc=PEM) -> bytes:
 
 
 def build_ca(name: str, key, issuer_name=None, issuer_key=None, path_len=None, serial=1):
-    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
+            x509.NameAttribute(NameOID.COMMON_NAME, name),
+        ]
+    )
     issuer_name = issuer_name or subject
     signer = issuer_key or key
-    b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name)
-         .public_key(key.public_key()).serial_number(serial)
-         .not_valid_before(TODAY - dt.timedelta(days=1500))
-         .not_valid_after(TODAY + dt.timedelta(days=3650))
-         .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
-         .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                      key_encipherment=False, data_encipherment=False,
-                                      key_agreement=False, key_cert_sign=True, crl_sign=True,
-                                      encipher_only=False, decipher_only=False), critical=True)
-         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False))
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(TODAY - dt.timedelta(days=1500))
+        .not_valid_after(TODAY + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_len), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+    )
     if issuer_key is not None:
-        b = b.add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-                            critical=False)
+        b = b.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     return b.sign(signer, hashes.SHA256())
 
 
@@ -118,8 +175,10 @@ _W: dict = {}
 def _init_worker(ca_blob: dict, pool_pems: list[bytes], out: str, openssl: str | None):
     _W["out"] = Path(out)
     _W["root"] = x509.load_pem_x509_certificate(ca_blob["root"])
-    _W["ints"] = [(x509.load_pem_x509_certificate(c), serialization.load_pem_private_key(k, None))
-                  for c, k in ca_blob["ints"]]
+    _W["ints"] = [
+        (x509.load_pem_x509_certificate(c), serialization.load_pem_private_key(k, None))
+        for c, k in ca_blob["ints"]
+    ]
     _W["pool"] = [serialization.load_pem_private_key(p, None) for p in pool_pems]
     _W["openssl"] = openssl
 
@@ -130,33 +189,59 @@ def _leaf(spec: dict, key):
     na = nb + dt.timedelta(days=spec["life_days"])
     sans = [x509.DNSName(d) for d in spec["dns"]]
     kp = isinstance(key, rsa.RSAPrivateKey)
-    return (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
-                                     x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec["org"]),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, spec["cn"])]))
-            .issuer_name(ica.subject).public_key(key.public_key())
-            .serial_number(spec["serial"]).not_valid_before(nb).not_valid_after(na)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
-                                         key_encipherment=kp, data_encipherment=False,
-                                         key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                         encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH,
-                                                  ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()),
-                           critical=False)
-            .sign(ikey, hashes.SHA256()))
+    return (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, spec["org"]),
+                    x509.NameAttribute(NameOID.COMMON_NAME, spec["cn"]),
+                ]
+            )
+        )
+        .issuer_name(ica.subject)
+        .public_key(key.public_key())
+        .serial_number(spec["serial"])
+        .not_valid_before(nb)
+        .not_valid_after(na)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=kp,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ikey.public_key()), critical=False)
+        .sign(ikey, hashes.SHA256())
+    )
 
 
 def _windows_pfx(name: str, key, cert, cas, password: bytes | None) -> bytes:
     if password is None:
         enc = NOENC
     else:
-        enc = (serialization.PrivateFormat.PKCS12.encryption_builder().kdf_rounds(2000)
-               .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-               .hmac_hash(hashes.SHA1()).build(password))
+        enc = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(2000)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())
+            .build(password)
+        )
     return pkcs12.serialize_key_and_certificates(name.encode(), key, cert, cas or None, enc)
 
 
@@ -168,9 +253,22 @@ def _empty_password_pfx(key, cert, cas) -> bytes | None:
         t = Path(td)
         (t / "k.pem").write_bytes(key_bytes(key, "pkcs8"))
         (t / "c.pem").write_bytes(cert.public_bytes(PEM) + b"".join(c.public_bytes(PEM) for c in cas))
-        r = subprocess.run([_W["openssl"], "pkcs12", "-export", "-in", str(t / "c.pem"),
-                            "-inkey", str(t / "k.pem"), "-passout", "pass:", "-out", str(t / "o.pfx")],
-                           capture_output=True)
+        r = subprocess.run(
+            [
+                _W["openssl"],
+                "pkcs12",
+                "-export",
+                "-in",
+                str(t / "c.pem"),
+                "-inkey",
+                str(t / "k.pem"),
+                "-passout",
+                "pass:",
+                "-out",
+                str(t / "o.pfx"),
+            ],
+            capture_output=True,
+        )
         return (t / "o.pfx").read_bytes() if r.returncode == 0 else None
 
 
@@ -218,9 +316,16 @@ def _make_item(spec: dict) -> dict:
             paths.append(_write(f"{spec['dir']}/{fn}.key", key_bytes(key, "traditional")))
     elif shape == "combined":
         paths.append(_write(f"{spec['dir']}/{fn}.pem", key_bytes(key, v["key_format"]) + leaf_pem + ica_pem))
-    return {"name": spec["cn"], "shape": shape, "key": spec["key"], "variant": v,
-            "issuer": spec["issuer"] + 1, "expired": spec["expired"],
-            "sha256": cert.fingerprint(hashes.SHA256()).hex(), "paths": paths}
+    return {
+        "name": spec["cn"],
+        "shape": shape,
+        "key": spec["key"],
+        "variant": v,
+        "issuer": spec["issuer"] + 1,
+        "expired": spec["expired"],
+        "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+        "paths": paths,
+    }
 
 
 def _make_extra(spec: dict) -> dict:
@@ -245,7 +350,9 @@ def _make_extra(spec: dict) -> dict:
     elif kind == "garbage-pfx":
         data = b"\x30\x82" + rng.randbytes(rng.randint(800, 3000))
     elif kind == "unknown-password-pfx":
-        data = _windows_pfx(spec["leaf"]["cn"], key, cert, [], b"not-in-the-list-" + str(spec["seed"]).encode())
+        data = _windows_pfx(
+            spec["leaf"]["cn"], key, cert, [], b"not-in-the-list-" + str(spec["seed"]).encode()
+        )
     return {"kind": kind, "path": _write(rel, data)}
 
 
@@ -262,13 +369,18 @@ NON_CERT = {
 
 # ---------------------------------------------------------------- planning (seeded)
 def plan(n: int, rng: random.Random, key_type: str, distinct: bool, pool_size: int, passwords: list[str]):
-    counts = {s: int(round(n * w)) for s, w in SHAPES}
+    counts = {s: round(n * w) for s, w in SHAPES}
     counts["pfx"] += n - sum(counts.values())
     shapes = [s for s, _ in SHAPES for _ in range(counts[s])]
     rng.shuffle(shapes)
-    pool_kinds = [] if distinct else [  # exact 70/30 split for mixed, so a small pool has both kinds
-        key_type if key_type != "mixed" else ("rsa2048" if i < round(pool_size * 0.7) else "ec256")
-        for i in range(pool_size)]
+    pool_kinds = (
+        []
+        if distinct
+        else [  # exact 70/30 split for mixed, so a small pool has both kinds
+            key_type if key_type != "mixed" else ("rsa2048" if i < round(pool_size * 0.7) else "ec256")
+            for i in range(pool_size)
+        ]
+    )
     teams = ["web", "platform", "finance", "ops", "legacy"]
     used: set[str] = set()
     specs = []
@@ -314,21 +426,62 @@ def plan(n: int, rng: random.Random, key_type: str, distinct: bool, pool_size: i
         else:
             v = {"key_format": "pkcs8" if rng.random() < 0.6 else "traditional"}
             d = f"combined/{team}"
-        specs.append({"i": i, "shape": shape, "cn": cn, "file": fn, "dir": d, "dns": dns,
-                      "org": "Example Corp", "issuer": rng.randrange(2), "serial": rng.getrandbits(63) + 1,
-                      "nb_days": nb, "life_days": life, "expired": expired, "key": kind,
-                      "pool_index": pidx, "variant": v})
+        specs.append(
+            {
+                "i": i,
+                "shape": shape,
+                "cn": cn,
+                "file": fn,
+                "dir": d,
+                "dns": dns,
+                "org": "Example Corp",
+                "issuer": rng.randrange(2),
+                "serial": rng.getrandbits(63) + 1,
+                "nb_days": nb,
+                "life_days": life,
+                "expired": expired,
+                "key": kind,
+                "pool_index": pidx,
+                "variant": v,
+            }
+        )
     n_broken = max(6, round(n * 0.01))
-    kinds = ["truncated-pem", "corrupt-der", "garbage-pfx", "unknown-password-pfx", "orphan-cert", "orphan-key"]
-    ext = {"truncated-pem": "crt", "corrupt-der": "cer", "garbage-pfx": "pfx",
-           "unknown-password-pfx": "pfx", "orphan-cert": "crt", "orphan-key": "key"}
+    kinds = [
+        "truncated-pem",
+        "corrupt-der",
+        "garbage-pfx",
+        "unknown-password-pfx",
+        "orphan-cert",
+        "orphan-key",
+    ]
+    ext = {
+        "truncated-pem": "crt",
+        "corrupt-der": "cer",
+        "garbage-pfx": "pfx",
+        "unknown-password-pfx": "pfx",
+        "orphan-cert": "crt",
+        "orphan-key": "key",
+    }
     extras = []
     for j in range(n_broken):
         k = kinds[j % len(kinds)]
-        leaf = {"cn": f"stale{j}.old.example.com", "dns": [f"stale{j}.old.example.com"], "org": "Example Corp",
-                "issuer": rng.randrange(2), "serial": rng.getrandbits(63) + 1, "nb_days": -400, "life_days": 397}
-        extras.append({"kind": k, "path": f"misc/{rng.choice(teams)}/{k}-{j}.{ext[k]}",
-                       "seed": rng.getrandbits(32), "leaf": leaf})
+        leaf = {
+            "cn": f"stale{j}.old.example.com",
+            "dns": [f"stale{j}.old.example.com"],
+            "org": "Example Corp",
+            "issuer": rng.randrange(2),
+            "serial": rng.getrandbits(63) + 1,
+            "nb_days": -400,
+            "life_days": 397,
+        }
+        extras.append(
+            {
+                "kind": k,
+                "path": f"misc/{rng.choice(teams)}/{k}-{j}.{ext[k]}",
+                "seed": rng.getrandbits(32),
+                "leaf": leaf,
+            }
+        )
     return specs, extras, pool_kinds, counts
 
 
@@ -337,10 +490,16 @@ def main(argv=None) -> int:
     ap.add_argument("n", type=int, help="number of items (leaf certificate + key)")
     ap.add_argument("out", type=Path)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--key-type", choices=["rsa2048", "ec256", "mixed"], default="mixed",
-                    help="mixed = 70%% RSA-2048, 30%% EC P-256 (default)")
+    ap.add_argument(
+        "--key-type",
+        choices=["rsa2048", "ec256", "mixed"],
+        default="mixed",
+        help="mixed = 70%% RSA-2048, 30%% EC P-256 (default)",
+    )
     ap.add_argument("--distinct-keys", action="store_true", help="a fresh key for every item (slow)")
-    ap.add_argument("--pool-size", type=int, default=16, help="keys reused across items without --distinct-keys")
+    ap.add_argument(
+        "--pool-size", type=int, default=16, help="keys reused across items without --distinct-keys"
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--force", action="store_true", help="delete OUT first if it exists")
     a = ap.parse_args(argv)
@@ -363,7 +522,9 @@ def main(argv=None) -> int:
     ints = []
     for k in (1, 2):
         ik = new_key("rsa2048")
-        ints.append((build_ca(f"Example Corp Issuing CA {k}", ik, root.subject, root_key, 0, serial=100 + k), ik))
+        ints.append(
+            (build_ca(f"Example Corp Issuing CA {k}", ik, root.subject, root_key, 0, serial=100 + k), ik)
+        )
     (a.out / "ca").mkdir()
     (a.out / "ca/root.pem").write_bytes(root.public_bytes(PEM))
     for k, (c, _) in enumerate(ints, 1):
@@ -377,7 +538,8 @@ def main(argv=None) -> int:
     if any(s["shape"] == "letsencrypt" for s in specs):
         (a.out / "letsencrypt/live").mkdir(parents=True, exist_ok=True)
         (a.out / "letsencrypt/live/README").write_text(
-            "This directory contains your keys and certificates.\n\n`privkey.pem`  : the private key\n")
+            "This directory contains your keys and certificates.\n\n`privkey.pem`  : the private key\n"
+        )
 
     openssl = shutil.which("openssl")
     jobs = max(1, a.jobs)
@@ -386,8 +548,10 @@ def main(argv=None) -> int:
     with ctx.Pool(jobs) as p:
         pool_pems = p.map(_gen_key_pem, pool_kinds) if pool_kinds else []
     t_pool = time.perf_counter() - tk
-    ca_blob = {"root": root.public_bytes(PEM),
-               "ints": [(c.public_bytes(PEM), key_bytes(k, "pkcs8")) for c, k in ints]}
+    ca_blob = {
+        "root": root.public_bytes(PEM),
+        "ints": [(c.public_bytes(PEM), key_bytes(k, "pkcs8")) for c, k in ints],
+    }
     initargs = (ca_blob, pool_pems, str(a.out), openssl)
     with ctx.Pool(jobs, _init_worker, initargs) as p:
         items = p.map(_make_item, specs, chunksize=max(1, len(specs) // (jobs * 8) or 1))
@@ -402,26 +566,36 @@ def main(argv=None) -> int:
         if it["shape"] == "pfx":
             prot[it["variant"]["protection"]] = prot.get(it["variant"]["protection"], 0) + 1
     summary = {
-        "n": a.n, "seed": a.seed, "key_type": a.key_type, "distinct_keys": a.distinct_keys,
+        "n": a.n,
+        "seed": a.seed,
+        "key_type": a.key_type,
+        "distinct_keys": a.distinct_keys,
         "key_pool": None if a.distinct_keys else {"size": a.pool_size, "kinds": pool_kinds},
         "expected_items": a.n,
         "counts": {**counts, "broken_or_orphan": len(broken), "non_certificate": len(NON_CERT)},
-        "keys_by_type": kinds_count, "pfx_protection": prot,
+        "keys_by_type": kinds_count,
+        "pfx_protection": prot,
         "expired": sum(it["expired"] for it in items),
         "ca": {"root": "ca/root.pem", "intermediates": ["ca/issuing-ca-1.crt", "ca/issuing-ca-2.crt"]},
         "passwords_file": "passwords.txt",
-        "generated_seconds": round(elapsed, 2), "jobs": jobs,
-        "items": items, "broken": broken,
+        "generated_seconds": round(elapsed, 2),
+        "jobs": jobs,
+        "items": items,
+        "broken": broken,
     }
     (a.out / "corpus.json").write_text(json.dumps(summary, indent=1) + "\n")
     nfiles = sum(1 for _ in a.out.rglob("*") if _.is_file())
-    keys_note = (f"distinct keys ({', '.join(f'{v} {k}' for k, v in sorted(kinds_count.items()))})"
-                 if a.distinct_keys else
-                 f"pool of {a.pool_size} reused keys ({pool_kinds.count('rsa2048')} RSA-2048, "
-                 f"{pool_kinds.count('ec256')} P-256; pool generated in {t_pool:.1f}s)")
-    print(f"make_corpus: {a.n} items, {nfiles} files in {a.out} in {elapsed:.1f}s with {jobs} jobs; "
-          f"{keys_note}; shapes {counts}; {len(broken)} broken/orphan, {len(NON_CERT)} non-certificate files"
-          + ("" if openssl else "; openssl not found: empty-password PFX written unencrypted instead"))
+    keys_note = (
+        f"distinct keys ({', '.join(f'{v} {k}' for k, v in sorted(kinds_count.items()))})"
+        if a.distinct_keys
+        else f"pool of {a.pool_size} reused keys ({pool_kinds.count('rsa2048')} RSA-2048, "
+        f"{pool_kinds.count('ec256')} P-256; pool generated in {t_pool:.1f}s)"
+    )
+    print(
+        f"make_corpus: {a.n} items, {nfiles} files in {a.out} in {elapsed:.1f}s with {jobs} jobs; "
+        f"{keys_note}; shapes {counts}; {len(broken)} broken/orphan, {len(NON_CERT)} non-certificate files"
+        + ("" if openssl else "; openssl not found: empty-password PFX written unencrypted instead")
+    )
     return 0
 
 

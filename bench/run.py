@@ -41,7 +41,7 @@ def csv_ints(s: str) -> list[int]:
     try:
         vals = [int(x) for x in s.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}")
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {s!r}") from None
     if not vals or min(vals) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers, got {s!r}")
     return vals
@@ -55,8 +55,14 @@ def timed(cmd: list[str], log: Path, env: dict | None = None) -> dict:
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.perf_counter() - t0
     p.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4: tell Popen
-    return {"rc": p.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime,
-            "user": ru.ru_utime, "sys": ru.ru_stime, "peak_mib": ru.ru_maxrss / 1024}
+    return {
+        "rc": p.returncode,
+        "wall": wall,
+        "cpu": ru.ru_utime + ru.ru_stime,
+        "user": ru.ru_utime,
+        "sys": ru.ru_stime,
+        "peak_mib": ru.ru_maxrss / 1024,
+    }
 
 
 def log_tail(log: Path, n: int = 8) -> str:
@@ -95,8 +101,17 @@ class Bench:
         except (OSError, ValueError):
             ok = False
         if not ok or a.regenerate:
-            cmd = [a.python, str(HERE / "make_corpus.py"), str(n), str(path), "--seed", str(a.seed),
-                   "--key-type", a.key_type, "--force"] + (["--distinct-keys"] if a.distinct_keys else [])
+            cmd = [
+                a.python,
+                str(HERE / "make_corpus.py"),
+                str(n),
+                str(path),
+                "--seed",
+                str(a.seed),
+                "--key-type",
+                a.key_type,
+                "--force",
+            ] + (["--distinct-keys"] if a.distinct_keys else [])
             print(f"  generating corpus N={n} ({a.key_type}, {keys} keys) in {path} ...", flush=True)
             t0 = time.perf_counter()
             r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True)
@@ -110,8 +125,17 @@ class Bench:
         # denominator of every items/s figure for this corpus.
         out = self.work / f"count-{n}"
         log = self.work / f"count-{n}.log"
-        r = timed([a.python, str(HERE / "baseline_cryptography.py"), str(path), str(out),
-                   "--jobs", str(max(a.jobs))], log)
+        r = timed(
+            [
+                a.python,
+                str(HERE / "baseline_cryptography.py"),
+                str(path),
+                str(out),
+                "--jobs",
+                str(max(a.jobs)),
+            ],
+            log,
+        )
         if r["rc"] != 0:
             die(f"baseline failed on N={n} while counting items:\n{log_tail(log)}")
         items = json.loads((out / "manifest.json").read_text())["items"]
@@ -124,11 +148,30 @@ class Bench:
     def command(self, tool: str, corpus: Path, out: Path, jobs: int) -> list[str]:
         a = self.a
         if tool == "certpipe":
-            return [a.certpipe, "convert", str(corpus), "--out", str(out), "--password-file",
-                    str(corpus / "passwords.txt"), "--fail-on", "never", "--jobs", str(jobs)]
+            return [
+                a.certpipe,
+                "convert",
+                str(corpus),
+                "--out",
+                str(out),
+                "--password-file",
+                str(corpus / "passwords.txt"),
+                "--fail-on",
+                "never",
+                "--jobs",
+                str(jobs),
+            ]
         if tool == "baseline":
-            return [a.python, str(HERE / "baseline_cryptography.py"), str(corpus), str(out),
-                    "--password-file", str(corpus / "passwords.txt"), "--jobs", str(jobs)]
+            return [
+                a.python,
+                str(HERE / "baseline_cryptography.py"),
+                str(corpus),
+                str(out),
+                "--password-file",
+                str(corpus / "passwords.txt"),
+                "--jobs",
+                str(jobs),
+            ]
         return ["bash", str(HERE / "openssl_loop.sh"), str(corpus), str(out)]
 
     def time_runs(self, tool: str, c: dict, jobs: int) -> list[dict]:
@@ -143,8 +186,11 @@ class Bench:
             shutil.rmtree(out, ignore_errors=True)
             runs.append(r)
             status = "ok" if r["rc"] == 0 else f"FAILED rc={r['rc']}"
-            print(f"    {tool:<8} N={c['n']:<6} jobs={jobs} run {i + 1}/{repeat}: {r['wall']:.2f}s wall, "
-                  f"{r['cpu']:.2f}s CPU, {r['peak_mib']:.0f} MiB, {r['found']} bundles ({status})", flush=True)
+            print(
+                f"    {tool:<8} N={c['n']:<6} jobs={jobs} run {i + 1}/{repeat}: {r['wall']:.2f}s wall, "
+                f"{r['cpu']:.2f}s CPU, {r['peak_mib']:.0f} MiB, {r['found']} bundles ({status})",
+                flush=True,
+            )
             if r["rc"] != 0:
                 print("      " + log_tail(log).replace("\n", "\n      "), flush=True)
                 break
@@ -159,14 +205,27 @@ class Bench:
             self.measured[key] = self.time_runs(tool, c, jobs)
         runs = self.measured[key]
         good = [r for r in runs if r["rc"] == 0]
-        row = {"tool": tool, "n": n, "jobs": jobs, "corpus_n": c["n"], "items": c["items"],
-               "extrapolated": extrapolated, "repeat": len(runs), "runs": runs, "ok": bool(good) and len(good) == len(runs)}
+        row = {
+            "tool": tool,
+            "n": n,
+            "jobs": jobs,
+            "corpus_n": c["n"],
+            "items": c["items"],
+            "extrapolated": extrapolated,
+            "repeat": len(runs),
+            "runs": runs,
+            "ok": bool(good) and len(good) == len(runs),
+        }
         if row["ok"]:
             wall = statistics.median(r["wall"] for r in good)
             cpu = statistics.median(r["cpu"] for r in good)
-            row.update(wall=wall, cpu=cpu, peak_mib=statistics.median(r["peak_mib"] for r in good),
-                       found=statistics.median(r["found"] for r in good),
-                       items_per_s=c["items"] / wall if wall > 0 else float("inf"))
+            row.update(
+                wall=wall,
+                cpu=cpu,
+                peak_mib=statistics.median(r["peak_mib"] for r in good),
+                found=statistics.median(r["found"] for r in good),
+                items_per_s=c["items"] / wall if wall > 0 else float("inf"),
+            )
             if extrapolated:
                 scale = self.corpus(n)["items"] / c["items"] if c["items"] else 0
                 row.update(wall=wall * scale, cpu=cpu * scale, items=self.corpus(n)["items"])
@@ -198,16 +257,23 @@ class Bench:
             if r["tool"] != "certpipe" or not r["ok"]:
                 continue
             b, o = self.find("baseline", r["n"], r["jobs"]), self.find("openssl", r["n"])
-            out.append({"n": r["n"], "jobs": r["jobs"],
-                        "speed_vs_baseline": r["items_per_s"] / b["items_per_s"] if b else None,
-                        "cpu_vs_baseline": r["cpu"] / b["cpu"] if b and b["cpu"] else None,
-                        "speed_vs_openssl": r["items_per_s"] / o["items_per_s"] if o else None,
-                        "openssl_extrapolated": bool(o and o["extrapolated"])})
+            out.append(
+                {
+                    "n": r["n"],
+                    "jobs": r["jobs"],
+                    "speed_vs_baseline": r["items_per_s"] / b["items_per_s"] if b else None,
+                    "cpu_vs_baseline": r["cpu"] / b["cpu"] if b and b["cpu"] else None,
+                    "speed_vs_openssl": r["items_per_s"] / o["items_per_s"] if o else None,
+                    "openssl_extrapolated": bool(o and o["extrapolated"]),
+                }
+            )
         return out
 
     def report(self) -> str:
-        lines = [f"{'tool':<9} {'N':>6} {'jobs':>4} {'items':>6} {'found':>6} {'items/s':>9} "
-                 f"{'wall s':>9} {'CPU s':>9} {'peak MiB':>9}"]
+        lines = [
+            f"{'tool':<9} {'N':>6} {'jobs':>4} {'items':>6} {'found':>6} {'items/s':>9} "
+            f"{'wall s':>9} {'CPU s':>9} {'peak MiB':>9}"
+        ]
         for r in self.rows:
             head = f"{r['tool']:<9} {r['n']:>6} {r['jobs']:>4} {r['items']:>6}"
             if not r["ok"]:
@@ -215,24 +281,40 @@ class Bench:
                 continue
             t = "~" if r["extrapolated"] else ""
             found = f"{r['found']:.0f}" + ("*" if r["extrapolated"] else "")
-            lines.append(f"{head} {found:>6} {r['items_per_s']:>9.1f} {t + format(r['wall'], '.2f'):>9} "
-                         f"{t + format(r['cpu'], '.2f'):>9} {r['peak_mib']:>9.0f}")
-        notes = ["items = items the cryptography baseline found in the corpus; items/s = items / median wall."]
+            lines.append(
+                f"{head} {found:>6} {r['items_per_s']:>9.1f} {t + format(r['wall'], '.2f'):>9} "
+                f"{t + format(r['cpu'], '.2f'):>9} {r['peak_mib']:>9.0f}"
+            )
+        notes = [
+            "items = items the cryptography baseline found in the corpus; items/s = items / median wall."
+        ]
         if any(r["extrapolated"] for r in self.rows):
-            notes.append(f"~ = openssl loop extrapolated from its N={self.a.openssl_max} run "
-                         f"(* = bundles it wrote there).")
+            notes.append(
+                f"~ = openssl loop extrapolated from its N={self.a.openssl_max} run "
+                f"(* = bundles it wrote there)."
+            )
         rat = self.ratios()
         if rat:
-            lines += ["", f"{'N':>6} {'jobs':>4} {'certpipe/baseline items/s':>26} {'CPU':>6} "
-                          f"{'certpipe/openssl items/s':>25}"]
-            fmt = lambda v, w: f"{v:>{w}.2f}x" if v is not None else f"{'-':>{w + 1}}"
+            lines += [
+                "",
+                f"{'N':>6} {'jobs':>4} {'certpipe/baseline items/s':>26} {'CPU':>6} "
+                f"{'certpipe/openssl items/s':>25}",
+            ]
+
+            def fmt(v, w):
+                return f"{v:>{w}.2f}x" if v is not None else f"{'-':>{w + 1}}"
+
             for x in rat:
-                lines.append(f"{x['n']:>6} {x['jobs']:>4} {fmt(x['speed_vs_baseline'], 25)} "
-                             f"{fmt(x['cpu_vs_baseline'], 5)} {fmt(x['speed_vs_openssl'], 24)}"
-                             + (" ~" if x["openssl_extrapolated"] else ""))
-            notes.append("ratios > 1 mean certpipe is faster (items/s) / uses more CPU (CPU column); "
-                         "certpipe/openssl compares against the serial openssl loop.")
-        return "\n".join(lines + [""] + notes)
+                lines.append(
+                    f"{x['n']:>6} {x['jobs']:>4} {fmt(x['speed_vs_baseline'], 25)} "
+                    f"{fmt(x['cpu_vs_baseline'], 5)} {fmt(x['speed_vs_openssl'], 24)}"
+                    + (" ~" if x["openssl_extrapolated"] else "")
+                )
+            notes.append(
+                "ratios > 1 mean certpipe is faster (items/s) / uses more CPU (CPU column); "
+                "certpipe/openssl compares against the serial openssl loop."
+            )
+        return "\n".join([*lines, "", *notes])
 
     def save(self, path: Path) -> None:
         def version(cmd):
@@ -241,31 +323,54 @@ class Bench:
                 return (r.stdout or r.stderr).strip().splitlines()[0] if r.returncode == 0 else None
             except (OSError, subprocess.SubprocessError, IndexError):
                 return None
-        doc = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "host": {"platform": platform.platform(), "cpus": os.cpu_count(), "python": sys.version.split()[0]},
-               "versions": {"certpipe": version([self.a.certpipe, "--version"]) if "certpipe" in self.a.tools else None,
-                            "openssl": version(["openssl", "version"])},
-               "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.a).items()},
-               "items_definition": "items the cryptography baseline found in the corpus",
-               "corpora": list(self.corpora.values()), "results": self.rows, "ratios": self.ratios()}
+
+        doc = {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "host": {
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": sys.version.split()[0],
+            },
+            "versions": {
+                "certpipe": version([self.a.certpipe, "--version"]) if "certpipe" in self.a.tools else None,
+                "openssl": version(["openssl", "version"]),
+            },
+            "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(self.a).items()},
+            "items_definition": "items the cryptography baseline found in the corpus",
+            "corpora": list(self.corpora.values()),
+            "results": self.rows,
+            "ratios": self.ratios(),
+        }
         path.write_text(json.dumps(doc, indent=1) + "\n")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", type=csv_ints, default=[100, 1000, 10000])
-    ap.add_argument("--jobs", type=csv_ints, default=[1, 2], help="--jobs values for certpipe and the baseline")
+    ap.add_argument(
+        "--jobs", type=csv_ints, default=[1, 2], help="--jobs values for certpipe and the baseline"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median is reported")
-    ap.add_argument("--openssl-max", type=int, default=1000, help="largest corpus the openssl loop runs on (0 = skip it)")
-    ap.add_argument("--openssl-repeat", type=int, default=0, help="runs for the openssl loop (default: --repeat)")
+    ap.add_argument(
+        "--openssl-max", type=int, default=1000, help="largest corpus the openssl loop runs on (0 = skip it)"
+    )
+    ap.add_argument(
+        "--openssl-repeat", type=int, default=0, help="runs for the openssl loop (default: --repeat)"
+    )
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ",".join(TOOLS))
     ap.add_argument("--key-type", choices=["rsa2048", "ec256", "mixed"], default="mixed")
     ap.add_argument("--distinct-keys", action="store_true", help="a fresh key per item (slow to generate)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--corpus-dir", type=Path, default=HERE / ".corpus", help="corpus cache (default bench/.corpus)")
+    ap.add_argument(
+        "--corpus-dir", type=Path, default=HERE / ".corpus", help="corpus cache (default bench/.corpus)"
+    )
     ap.add_argument("--regenerate", action="store_true", help="rebuild cached corpora")
-    ap.add_argument("--work-dir", default=None, help="where tool outputs go while timed (default: system temp)")
-    ap.add_argument("--python", default=sys.executable, help="interpreter with cryptography, for the corpus and baseline")
+    ap.add_argument(
+        "--work-dir", default=None, help="where tool outputs go while timed (default: system temp)"
+    )
+    ap.add_argument(
+        "--python", default=sys.executable, help="interpreter with cryptography, for the corpus and baseline"
+    )
     ap.add_argument("--certpipe", default="certpipe", help="certpipe executable (default: certpipe on PATH)")
     ap.add_argument("--json", type=Path, help="also save all figures (every run) to this file")
     a = ap.parse_args(argv)
@@ -277,18 +382,25 @@ def main(argv=None) -> int:
     if "certpipe" in a.tools:
         found = shutil.which(a.certpipe)
         if not found:
-            die(f"'{a.certpipe}' is not on PATH: install the project (pip install -e .) in this environment, "
-                f"or pass --tools baseline,openssl")
+            die(
+                f"'{a.certpipe}' is not on PATH: install the project (pip install -e .) in this environment, "
+                f"or pass --tools baseline,openssl"
+            )
         a.certpipe = found
     if "openssl" in a.tools and a.openssl_max >= 1 and not (shutil.which("openssl") and shutil.which("bash")):
         die("the openssl loop needs 'openssl' and 'bash' on PATH (or pass --openssl-max 0)")
     r = subprocess.run([a.python, "-c", "import cryptography"], capture_output=True)
     if r.returncode != 0:
-        die(f"{a.python} cannot import cryptography (needed by make_corpus.py and the baseline); use --python")
+        die(
+            f"{a.python} cannot import cryptography (needed by make_corpus.py and the baseline); use --python"
+        )
     a.corpus_dir.mkdir(parents=True, exist_ok=True)
     b = Bench(a)
-    print(f"certpipe bench: sizes {a.sizes}, jobs {a.jobs}, repeat {a.repeat}, tools {a.tools}, "
-          f"{os.cpu_count()} CPUs; outputs in {b.work}", flush=True)
+    print(
+        f"certpipe bench: sizes {a.sizes}, jobs {a.jobs}, repeat {a.repeat}, tools {a.tools}, "
+        f"{os.cpu_count()} CPUs; outputs in {b.work}",
+        flush=True,
+    )
     try:
         b.run()
     finally:

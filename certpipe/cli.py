@@ -55,6 +55,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+
 def _version(value: bool) -> None:
     if value:
         from . import __version__
@@ -82,28 +83,39 @@ PasswordEnv = Annotated[
 ]
 PasswordMap = Annotated[
     Path | None,
-    typer.Option("--passwords", help="File of 'GLOB = file:PATH' or 'GLOB = env:VAR' lines: per-file passwords."),
+    typer.Option(
+        "--passwords", help="File of 'GLOB = file:PATH' or 'GLOB = env:VAR' lines: per-file passwords."
+    ),
 ]
-Now = Annotated[str | None, typer.Option("--now", help="Judge validity at this ISO 8601 instant (default: now).")]
+Now = Annotated[
+    str | None, typer.Option("--now", help="Judge validity at this ISO 8601 instant (default: now).")
+]
 WarnDays = Annotated[
     int | None, typer.Option("--expiry-warn-days", min=0, max=36500, help="Warn this many days ahead [30].")
 ]
 Format_ = Annotated[OutFormat, typer.Option("--format", help="stdout format.")]
 Output = Annotated[Path | None, typer.Option("--output", help="Write the formatted result here, not stdout.")]
-FailOn_ = Annotated[FailOn | None, typer.Option("--fail-on", help="Exit 1 on findings at or above this [error].")]
+FailOn_ = Annotated[
+    FailOn | None, typer.Option("--fail-on", help="Exit 1 on findings at or above this [error].")
+]
 MaxIter = Annotated[
-    int | None, typer.Option("--max-iterations", min=1, help="Refuse PKCS#12 KDF iteration counts above this.")
+    int | None,
+    typer.Option("--max-iterations", min=1, help="Refuse PKCS#12 KDF iteration counts above this."),
 ]
 MaxSize = Annotated[
     int, typer.Option("--max-file-size", min=1, max=1 << 40, help="Refuse files larger than this many bytes.")
 ]
 Follow = Annotated[bool, typer.Option("--follow-symlinks", help="Follow symlinks that lead out of the tree.")]
 Jobs = Annotated[int, typer.Option("--jobs", "-j", min=0, help="Worker processes (0: one per core).")]
-Trust = Annotated[list[str] | None, typer.Option("--trust", help="Trust anchors: PEM/DER file or folder; may repeat.")]
+Trust = Annotated[
+    list[str] | None, typer.Option("--trust", help="Trust anchors: PEM/DER file or folder; may repeat.")
+]
 TrustSystem = Annotated[bool, typer.Option("--trust-system", help="Also trust the system / certifi roots.")]
 Select = Annotated[list[str] | None, typer.Option("--select", help="Only these rules (slug); may repeat.")]
 Ignore = Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (slug); may repeat.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: found upwards).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Configuration file (default: found upwards).")
+]
 NoConfig = Annotated[bool, typer.Option("--no-config", help="Ignore pyproject.toml / .certpipe.toml.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or summary on stderr.")]
 Verbose = Annotated[bool, typer.Option("--verbose", help="Show tracebacks for internal errors.")]
@@ -119,7 +131,11 @@ def main() -> None:
             sys.stderr.write(message + "\n")
             sys.exit(ExitCode.USAGE)
         command = " ".join(a for a in sys.argv[1:2] if not a.startswith("-"))
-        hint = f"certpipe {command} --help".replace("  ", " ") if command in app_commands() else "certpipe --help"
+        hint = (
+            f"certpipe {command} --help".replace("  ", " ")
+            if command in app_commands()
+            else "certpipe --help"
+        )
         sys.stderr.write(f"certpipe: error: {' '.join(message.split())} (see '{hint}')\n")
         sys.exit(ExitCode.USAGE)
     except (KeyboardInterrupt, typer.Abort):
@@ -156,12 +172,16 @@ def _guard(verbose: bool) -> Any:
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            typer.echo("certpipe: interrupted; files already written are complete (rerun to finish).", err=True)
+            typer.echo(
+                "certpipe: interrupted; files already written are complete (rerun to finish).", err=True
+            )
             raise typer.Exit(130) from None
         except Exception as exc:
             if verbose:
                 raise
-            raise _fail(f"internal error ({type(exc).__name__}); rerun with --verbose and report it.") from None
+            raise _fail(
+                f"internal error ({type(exc).__name__}); rerun with --verbose and report it."
+            ) from None
 
     return guard()
 
@@ -183,7 +203,10 @@ def parse_now(value: str | None) -> dt.datetime:
 
 
 def read_passwords(
-    files: list[Path] | None, envs: list[str] | None, *, file_option: str = "--password-file",
+    files: list[Path] | None,
+    envs: list[str] | None,
+    *,
+    file_option: str = "--password-file",
     env_option: str = "--password-env",
 ) -> tuple[bytes, ...]:
     """Candidates from files (one per line) and environment variables; never from argv."""
@@ -221,7 +244,9 @@ def read_password_map(path: Path | None) -> tuple[tuple[str, tuple[bytes, ...]],
             continue
         glob, sep, where = (part.strip() for part in line.partition("="))
         if not sep or not glob or not where.startswith(("file:", "env:")):
-            raise UsageError(f"--passwords {path}: line {number}: expected 'GLOB = file:PATH' or 'GLOB = env:VAR'.")
+            raise UsageError(
+                f"--passwords {path}: line {number}: expected 'GLOB = file:PATH' or 'GLOB = env:VAR'."
+            )
         kind, _, ref = where.partition(":")
         where_ = f"--passwords {path}: line {number}"
         if kind == "file":
@@ -262,8 +287,10 @@ def read_names(path: Path | None) -> tuple[tuple[str, str], ...]:
         if not row or row[0].startswith("#") or (number == 1 and row[0].lower() in ("sha1", "source", "key")):
             continue
         if len(row) < 2 or not re.fullmatch(r"[0-9A-Za-z-]{1,127}", row[1].strip()):
-            raise UsageError(f"--names {path}: line {number}: expected 'sha1-or-path,name' with an AKV name "
-                             "(letters, digits and '-', at most 127).")
+            raise UsageError(
+                f"--names {path}: line {number}: expected 'sha1-or-path,name' with an AKV name "
+                "(letters, digits and '-', at most 127)."
+            )
         key = row[0].strip()
         out.append((key.lower() if re.fullmatch(r"[0-9A-Fa-f:]{40,59}", key) else key, row[1].strip()))
     return tuple((k.replace(":", "") if len(k) > 40 and ":" in k else k, v) for k, v in out)
@@ -289,11 +316,26 @@ def load_trust(paths: list[str] | None, max_bytes: int) -> tuple[Any, ...]:
 
 
 def build_options(
-    paths: list[str], *, password_file: list[Path] | None, password_env: list[str] | None,
-    passwords: Path | None, now: str | None, expiry_warn_days: int | None, max_iterations: int | None,
-    max_file_size: int, follow_symlinks: bool, jobs: int, trust: list[str] | None, trust_system: bool,
-    select: list[str] | None, ignore: list[str] | None, config: Path | None, no_config: bool,
-    content_type: str = "application/x-pkcs12", names: Path | None = None, tag_from_path: bool = False,
+    paths: list[str],
+    *,
+    password_file: list[Path] | None,
+    password_env: list[str] | None,
+    passwords: Path | None,
+    now: str | None,
+    expiry_warn_days: int | None,
+    max_iterations: int | None,
+    max_file_size: int,
+    follow_symlinks: bool,
+    jobs: int,
+    trust: list[str] | None,
+    trust_system: bool,
+    select: list[str] | None,
+    ignore: list[str] | None,
+    config: Path | None,
+    no_config: bool,
+    content_type: str = "application/x-pkcs12",
+    names: Path | None = None,
+    tag_from_path: bool = False,
 ) -> tuple[Any, Any]:
     """pipeline.Options from the command line merged over the repository configuration."""
     from . import config as cfg
@@ -392,8 +434,14 @@ class _Progress:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
             self._bar.start()
         if stage not in self._tasks:
             self._tasks[stage] = self._bar.add_task(stage, total=total)
@@ -408,8 +456,10 @@ def _summary_line(result: Any, started: float, outcomes: Any = None) -> str:
     from .emit.document import plural, summary
 
     s = summary(result)
-    line = (f"certpipe: {plural(s['files'], 'file')} ({s['skipped']} skipped), "
-            f"{plural(s['certificates'], 'certificate')}: {s['ready']} ready, {s['warning']} warning, {s['error']} error")
+    line = (
+        f"certpipe: {plural(s['files'], 'file')} ({s['skipped']} skipped), "
+        f"{plural(s['certificates'], 'certificate')}: {s['ready']} ready, {s['warning']} warning, {s['error']} error"
+    )
     if outcomes is not None:
         written = sum(1 for o in outcomes for _, st in o.written if st == "written")
         unchanged = sum(1 for o in outcomes for _, st in o.written if st == "unchanged")
@@ -459,10 +509,22 @@ def check(
     started = time.monotonic()
     with _guard(verbose):
         opts, conf = build_options(
-            paths, password_file=password_file, password_env=password_env, passwords=passwords, now=now,
-            expiry_warn_days=expiry_warn_days, max_iterations=max_iterations, max_file_size=max_file_size,
-            follow_symlinks=follow_symlinks, jobs=jobs, trust=trust, trust_system=trust_system,
-            select=select, ignore=ignore, config=config, no_config=no_config,
+            paths,
+            password_file=password_file,
+            password_env=password_env,
+            passwords=passwords,
+            now=now,
+            expiry_warn_days=expiry_warn_days,
+            max_iterations=max_iterations,
+            max_file_size=max_file_size,
+            follow_symlinks=follow_symlinks,
+            jobs=jobs,
+            trust=trust,
+            trust_system=trust_system,
+            select=select,
+            ignore=ignore,
+            config=config,
+            no_config=no_config,
         )
         progress = _Progress(not quiet)
         try:
@@ -495,14 +557,16 @@ def convert(
     format: Format_ = OutFormat.TEXT,
     output: Output = None,
     fail_on: FailOn_ = None,
-    vault_name: Annotated[str, typer.Option("--vault-name", help="Vault for the ids: https://NAME.vault.azure.net")] = (
-        "example"
-    ),
-    content_type: Annotated[ContentType, typer.Option("--content-type", help="The secret's content type.")] = (
-        ContentType.PKCS12
-    ),
+    vault_name: Annotated[
+        str, typer.Option("--vault-name", help="Vault for the ids: https://NAME.vault.azure.net")
+    ] = ("example"),
+    content_type: Annotated[
+        ContentType, typer.Option("--content-type", help="The secret's content type.")
+    ] = (ContentType.PKCS12),
     names: Annotated[Path | None, typer.Option("--names", help="CSV of sha1-or-source-path,name.")] = None,
-    tag_from_path: Annotated[bool, typer.Option("--tag-from-path", help="Tag items with their source folder.")] = False,
+    tag_from_path: Annotated[
+        bool, typer.Option("--tag-from-path", help="Tag items with their source folder.")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Rewrite files even when identical.")] = False,
     max_iterations: MaxIter = None,
     max_file_size: MaxSize = 8 * 1024 * 1024,
@@ -528,11 +592,25 @@ def convert(
             raise UsageError(f"--vault-name {vault_name!r}: a vault name is 3-24 letters, digits and '-'.")
         ctype = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}[content_type.value]
         opts, conf = build_options(
-            paths, password_file=password_file, password_env=password_env, passwords=passwords, now=now,
-            expiry_warn_days=expiry_warn_days, max_iterations=max_iterations, max_file_size=max_file_size,
-            follow_symlinks=follow_symlinks, jobs=jobs, trust=trust, trust_system=trust_system,
-            select=select, ignore=ignore, config=config, no_config=no_config, content_type=ctype,
-            names=names, tag_from_path=tag_from_path,
+            paths,
+            password_file=password_file,
+            password_env=password_env,
+            passwords=passwords,
+            now=now,
+            expiry_warn_days=expiry_warn_days,
+            max_iterations=max_iterations,
+            max_file_size=max_file_size,
+            follow_symlinks=follow_symlinks,
+            jobs=jobs,
+            trust=trust,
+            trust_system=trust_system,
+            select=select,
+            ignore=ignore,
+            config=config,
+            no_config=no_config,
+            content_type=ctype,
+            names=names,
+            tag_from_path=tag_from_path,
         )
         result, outcomes = _run_and_write(
             opts, quiet, lambda r, p: pipeline.convert(r, opts, str(out), vault_name, force, p)
@@ -603,9 +681,9 @@ def export(
         Path | None, typer.Option("--out-password-file", help="File whose first line is the PFX password.")
     ] = None,
     vault_name: Annotated[str, typer.Option("--vault-name", help="(akv) vault for the ids.")] = "example",
-    content_type: Annotated[ContentType, typer.Option("--content-type", help="(akv) secret content type.")] = (
-        ContentType.PKCS12
-    ),
+    content_type: Annotated[
+        ContentType, typer.Option("--content-type", help="(akv) secret content type.")
+    ] = (ContentType.PKCS12),
     force: Annotated[bool, typer.Option("--force", help="Replace existing files that differ.")] = False,
     format: Format_ = OutFormat.TEXT,
     output: Output = None,
@@ -629,17 +707,37 @@ def export(
         ctype = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}[content_type.value]
         password = read_out_password(out_password_env, out_password_file)
         if to is ExportTarget.PFX and password is None and not quiet:
-            typer.echo("certpipe: note: no --out-password-env/--out-password-file; the PFX files have an "
-                       "empty password.", err=True)
+            typer.echo(
+                "certpipe: note: no --out-password-env/--out-password-file; the PFX files have an "
+                "empty password.",
+                err=True,
+            )
         opts, conf = build_options(
-            paths, password_file=password_file, password_env=password_env, passwords=passwords, now=now,
-            expiry_warn_days=expiry_warn_days, max_iterations=max_iterations, max_file_size=max_file_size,
-            follow_symlinks=follow_symlinks, jobs=jobs, trust=None, trust_system=False,
-            select=select, ignore=ignore, config=config, no_config=no_config, content_type=ctype,
+            paths,
+            password_file=password_file,
+            password_env=password_env,
+            passwords=passwords,
+            now=now,
+            expiry_warn_days=expiry_warn_days,
+            max_iterations=max_iterations,
+            max_file_size=max_file_size,
+            follow_symlinks=follow_symlinks,
+            jobs=jobs,
+            trust=None,
+            trust_system=False,
+            select=select,
+            ignore=ignore,
+            config=config,
+            no_config=no_config,
+            content_type=ctype,
         )
         settings = pipeline.ExportSettings(
-            target=to.value, key_format=key_format.value, pfx_profile=pfx_profile.value,
-            password=password or b"", vault=vault_name, force=force,
+            target=to.value,
+            key_format=key_format.value,
+            pfx_profile=pfx_profile.value,
+            password=password or b"",
+            vault=vault_name,
+            force=force,
         )
         result, outcomes = _run_and_write(
             opts, quiet, lambda r, p: pipeline.export(r, opts, str(out), settings, p)
@@ -673,11 +771,18 @@ def inspect(
         from .validate import DEFAULT_DISABLED
 
         opts = pipeline.Options(
-            paths=(str(file),), at=parse_now(now), passwords=read_passwords(password_file, password_env),
-            max_iterations=max_iterations or 2_000_000, max_bytes=max_file_size, jobs=1, disabled=DEFAULT_DISABLED,
+            paths=(str(file),),
+            at=parse_now(now),
+            passwords=read_passwords(password_file, password_env),
+            max_iterations=max_iterations or 2_000_000,
+            max_bytes=max_file_size,
+            jobs=1,
+            disabled=DEFAULT_DISABLED,
         )
         result = pipeline.check(opts)
-        sys.stdout.write(render_inspect_json(result) if format is TextOrJson.JSON else render_inspect_text(result))
+        sys.stdout.write(
+            render_inspect_json(result) if format is TextOrJson.JSON else render_inspect_text(result)
+        )
     raise typer.Exit(ExitCode.OK)
 
 
@@ -692,15 +797,26 @@ def rules(
     from .validate import DEFAULT_DISABLED
 
     if format is TextOrJson.JSON:
-        doc = [{"slug": r.slug, "severity": str(r.severity), "summary": r.summary, "rationale": r.rationale,
-                "group": r.group, "enabled_by_default": r.slug not in DEFAULT_DISABLED} for r in RULES]
+        doc = [
+            {
+                "slug": r.slug,
+                "severity": str(r.severity),
+                "summary": r.summary,
+                "rationale": r.rationale,
+                "group": r.group,
+                "enabled_by_default": r.slug not in DEFAULT_DISABLED,
+            }
+            for r in RULES
+        ]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return
     width = max(len(r.slug) for r in RULES)
     for r in RULES:
         off = "  (off by default)" if r.slug in DEFAULT_DISABLED else ""
-        sys.stdout.write(f"{r.slug:<{width}}  {r.severity.value:<7}  {r.summary}{off}\n"
-                         f"{'':<{width}}           {r.rationale}\n")
+        sys.stdout.write(
+            f"{r.slug:<{width}}  {r.severity.value:<7}  {r.summary}{off}\n"
+            f"{'':<{width}}           {r.rationale}\n"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

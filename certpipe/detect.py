@@ -43,7 +43,10 @@ def detect(source: SourceFile) -> Detected:
     if data[:1] == b"\x30":
         return Detected(source.path, der_format(data), Kind.DER, data)
     return Detected(
-        source.path, Format.UNKNOWN, Kind.NONE, b"",
+        source.path,
+        Format.UNKNOWN,
+        Kind.NONE,
+        b"",
         "not PEM, DER, PKCS#12, PKCS#7 or AKV JSON" if text is None else "text without any PEM block",
     )
 

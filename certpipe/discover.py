@@ -18,8 +18,27 @@ from .errors import UsageError
 from .models import SourceFile, SourceRef
 
 CERT_SUFFIXES = frozenset(
-    {".pem", ".crt", ".cer", ".der", ".key", ".p12", ".pfx", ".p7b", ".p7c", ".p7", ".json", ".cert",
-     ".ca-bundle", ".chain", ".b64", ".pk8", ".keystore", ".jks", ".csr"}
+    {
+        ".pem",
+        ".crt",
+        ".cer",
+        ".der",
+        ".key",
+        ".p12",
+        ".pfx",
+        ".p7b",
+        ".p7c",
+        ".p7",
+        ".json",
+        ".cert",
+        ".ca-bundle",
+        ".chain",
+        ".b64",
+        ".pk8",
+        ".keystore",
+        ".jks",
+        ".csr",
+    }
 )
 VCS_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"})
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
@@ -115,7 +134,11 @@ def _named_file(path: Path, shown: str, max_bytes: int) -> SourceRef:
 
 
 def _walk(
-    top: Path, shown_root: str, follow_symlinks: bool, max_bytes: int, exclude: Sequence[str],
+    top: Path,
+    shown_root: str,
+    follow_symlinks: bool,
+    max_bytes: int,
+    exclude: Sequence[str],
     prefix: str | None,  # top relative to the configuration's folder; None: exclude does not apply
 ) -> Iterator[SourceRef]:
     real_top = os.path.realpath(top)
@@ -127,8 +150,13 @@ def _walk(
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as exc:
             rel = directory.relative_to(top).as_posix() if directory != top else "."
-            yield SourceRef(_join(shown_root, rel), str(directory), shown_root, 0,
-                            f"folder cannot be read ({exc.strerror or exc})")
+            yield SourceRef(
+                _join(shown_root, rel),
+                str(directory),
+                shown_root,
+                0,
+                f"folder cannot be read ({exc.strerror or exc})",
+            )
             continue
         subdirs: list[Path] = []
         for entry in entries:
@@ -142,8 +170,13 @@ def _walk(
                 inside = target == real_top or target.startswith(real_top + os.sep)
                 if not inside and not follow_symlinks:
                     what = "folder symlink" if os.path.isdir(full) else "symlink"
-                    yield SourceRef(shown, str(full), shown_root, 0,
-                                    f"{what} leads out of the tree (use --follow-symlinks)")
+                    yield SourceRef(
+                        shown,
+                        str(full),
+                        shown_root,
+                        0,
+                        f"{what} leads out of the tree (use --follow-symlinks)",
+                    )
                     continue
                 if os.path.isdir(full):
                     if target not in visited:

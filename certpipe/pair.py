@@ -16,6 +16,8 @@ from .x509util import common_name, dns_names, is_ca, spki, subject
 
 ChainBuilder = Callable[[x509.Certificate], Sequence[x509.Certificate]]
 MAX_NAME = 127
+
+
 def pair(
     parsed: Sequence[Parsed],
     chain_of: ChainBuilder,
@@ -58,24 +60,41 @@ def pair(
         if key is None and leaf.source in mismatched:
             wrong = mismatched[leaf.source]
             consumed_keys.add(wrong)
-            findings.append(KEY_MISMATCH.finding(
-                f"{leaf.source}: the private key in this file does not belong to the certificate {who}.",
-                leaf.source, leaf.line,
-            ))
+            findings.append(
+                KEY_MISMATCH.finding(
+                    f"{leaf.source}: the private key in this file does not belong to the certificate {who}.",
+                    leaf.source,
+                    leaf.line,
+                )
+            )
         files = _unique([c.source for c in copies])
         if len(files) > 1:
-            findings.append(DUPLICATE.finding(
-                f"{who} appears in {len(files)} files ({', '.join(files)}); they are one item.",
-                files[0], leaf.line,
-            ))
+            findings.append(
+                DUPLICATE.finding(
+                    f"{who} appears in {len(files)} files ({', '.join(files)}); they are one item.",
+                    files[0],
+                    leaf.line,
+                )
+            )
         order = _order_problem([by_path[c.source] for c in copies], leaf, chain)
         if order:
-            findings.append(CHAIN_ORDER.finding(
-                f"{order}: the chain of {who} is out of order; it is emitted leaf first.", order
-            ))
+            findings.append(
+                CHAIN_ORDER.finding(
+                    f"{order}: the chain of {who} is out of order; it is emitted leaf first.", order
+                )
+            )
         sha1 = hashlib.sha1(der).hexdigest()
-        wanted = names.get(sha1) or names.get(sha1.upper()) or _named_by_path(names, sources) or akv_name(leaf.cert)
-        tags = (("source-path", _folder(leaf.source, (roots or {}).get(leaf.source, ""))),) if tag_from_path else ()
+        wanted = (
+            names.get(sha1)
+            or names.get(sha1.upper())
+            or _named_by_path(names, sources)
+            or akv_name(leaf.cert)
+        )
+        tags = (
+            (("source-path", _folder(leaf.source, (roots or {}).get(leaf.source, ""))),)
+            if tag_from_path
+            else ()
+        )
         drafts.append((sha1, Item(wanted, leaf, key, chain, sources, tuple(findings), tags)))
 
     items = _resolve_collisions(drafts)
@@ -85,10 +104,13 @@ def pair(
         if key_id in consumed_keys or key_id in cert_keys:
             continue
         for orphan in same_key:
-            file_findings.append(ORPHAN_KEY.finding(
-                f"{orphan.source}: private key ({_key_desc(orphan)}) matches no certificate in the input.",
-                orphan.source, orphan.line
-            ))
+            file_findings.append(
+                ORPHAN_KEY.finding(
+                    f"{orphan.source}: private key ({_key_desc(orphan)}) matches no certificate in the input.",
+                    orphan.source,
+                    orphan.line,
+                )
+            )
     return Pairing(items, tuple(file_findings), _used_by(items))
 
 
@@ -133,7 +155,9 @@ def _resolve_collisions(drafts: list[tuple[str, Item]]) -> tuple[Item, ...]:
         taken.add(new.lower())
         finding = NAME_COLLISION.finding(
             f"{item.leaf.source}: the name '{name}' is already taken by {owner[name.lower()]}; "
-            f"this item is named '{new}'.", item.leaf.source, item.leaf.line,
+            f"this item is named '{new}'.",
+            item.leaf.source,
+            item.leaf.line,
         )
         out.append(replace(item, name=new, findings=(*item.findings, finding)))
     out.sort(key=lambda i: i.name.lower())
@@ -268,4 +292,3 @@ def _key_desc(k: KeyRecord) -> str:
 
 def _unique(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(values))
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import fnmatch
 import os
@@ -27,7 +28,9 @@ class Options:
     paths: tuple[str, ...]
     at: dt.datetime
     passwords: tuple[bytes, ...] = field(default=(), repr=False)
-    password_map: tuple[tuple[str, tuple[bytes, ...]], ...] = field(default=(), repr=False)  # glob -> candidates
+    password_map: tuple[tuple[str, tuple[bytes, ...]], ...] = field(
+        default=(), repr=False
+    )  # glob -> candidates
     expiry_warn_days: int = 30
     max_iterations: int = DEFAULT_MAX_ITERATIONS
     max_bytes: int = discover.DEFAULT_MAX_BYTES
@@ -103,8 +106,12 @@ def jobs_for(opts: Options, count: int) -> int:
 
 
 def _map_chunks(
-    fn: Callable[..., list[Any]], values: Sequence[Any], extra: tuple[Any, ...], jobs: int,
-    progress: Progress | None, stage: str,
+    fn: Callable[..., list[Any]],
+    values: Sequence[Any],
+    extra: tuple[Any, ...],
+    jobs: int,
+    progress: Progress | None,
+    stage: str,
 ) -> list[Any]:
     """fn(chunk, *extra) over chunks of values, in order; a process pool when jobs > 1."""
     total = len(values)
@@ -182,7 +189,10 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
 
     # 1. discover
     refs = discover.discover(
-        opts.paths, follow_symlinks=opts.follow_symlinks, max_bytes=opts.max_bytes, exclude=opts.exclude,
+        opts.paths,
+        follow_symlinks=opts.follow_symlinks,
+        max_bytes=opts.max_bytes,
+        exclude=opts.exclude,
         base=opts.config_root,
     )
     # 2. detect + parse, in a pool when the input is large
@@ -191,15 +201,21 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
     )
     # 3. pair
     index = ChainIndex(list({c.der: c.cert for p in parsed for c in p.certs}.values()))
-    pairing = pair(parsed, index.chain_of, dict(opts.names), opts.tag_from_path, {r.path: r.root for r in refs})
+    pairing = pair(
+        parsed, index.chain_of, dict(opts.names), opts.tag_from_path, {r.path: r.root for r in refs}
+    )
     # 4. validate
     anchors = TrustStore.from_certs(opts.trust)
     if opts.trust_system:
         anchors = anchors.merged(TrustStore.system())
     well_known = TrustStore.well_known()
     ctx = Context(
-        at=opts.at, expiry_warn_days=opts.expiry_warn_days, content_type=opts.content_type,
-        anchors=anchors, explicit_trust=bool(opts.trust) or opts.trust_system, well_known=well_known,
+        at=opts.at,
+        expiry_warn_days=opts.expiry_warn_days,
+        content_type=opts.content_type,
+        anchors=anchors,
+        explicit_trust=bool(opts.trust) or opts.trust_system,
+        well_known=well_known,
         all_anchors=anchors.merged(well_known),
     )
     items = validate(pairing.items, ctx)
@@ -245,9 +261,9 @@ def _ignored_here(
 def _file_result(p: Parsed, findings: tuple[Finding, ...], items: tuple[str, ...]) -> FileResult:
     if p.skipped:
         return FileResult(p.path, p.format, findings, "skipped", p.skipped, items)
-    if any(f.rule in (catalog.UNREADABLE_INPUT.slug, catalog.PASSWORD_REQUIRED.slug) for f in findings) and not (
-        p.certs or p.keys
-    ):
+    if any(
+        f.rule in (catalog.UNREADABLE_INPUT.slug, catalog.PASSWORD_REQUIRED.slug) for f in findings
+    ) and not (p.certs or p.keys):
         return FileResult(p.path, p.format, findings, "failed", findings[0].message, items)
     if items:
         return FileResult(p.path, p.format, findings, "used", None, items)
@@ -269,7 +285,9 @@ class ItemOutcome:
     findings: tuple[Finding, ...] = ()
 
 
-def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: str, force: bool) -> list[ItemOutcome]:
+def _emit_chunk(
+    items: Sequence[Item], out_dir: str, vault: str, content_type: str, force: bool
+) -> list[ItemOutcome]:
     from .emit.akv import build
     from .emit.write import Output, write
     from .validate.rules import SECRET_LIMIT
@@ -281,12 +299,15 @@ def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: s
         if secret_len > SECRET_LIMIT:
             finding = catalog.SECRET_TOO_LARGE.finding(
                 f"{item.leaf.source}: the secret for {item.name} is {secret_len} bytes, above AKV's "
-                f"{SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).", item.leaf.source, item.leaf.line,
+                f"{SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).",
+                item.leaf.source,
+                item.leaf.line,
             )
             out.append(ItemOutcome(item.name, Status.ERROR, (), finding.message, (finding,)))
             continue
         outputs = [
-            Output(f"{item.name}/{name}", data, name in bundle.secret_files) for name, data in bundle.files.items()
+            Output(f"{item.name}/{name}", data, name in bundle.secret_files)
+            for name, data in bundle.files.items()
         ]
         try:
             statuses = write(outputs, Path(out_dir), force=force)
@@ -300,7 +321,12 @@ def _emit_chunk(items: Sequence[Item], out_dir: str, vault: str, content_type: s
 
 
 def convert(
-    result: Result, opts: Options, out_dir: str, vault: str, force: bool = False, progress: Progress | None = None
+    result: Result,
+    opts: Options,
+    out_dir: str,
+    vault: str,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[Result, tuple[ItemOutcome, ...]]:
     """Steps 6-7: AKV bundles for every item without an error, then the manifest and report."""
     from .emit.write import prepare, remove_stale_temps
@@ -309,13 +335,19 @@ def convert(
     remove_stale_temps(path)
     ready = [i for i in result.items if i.status is not Status.ERROR]
     outcomes: list[ItemOutcome] = _map_chunks(
-        _emit_chunk, ready, (str(path), vault, opts.content_type, force),
-        jobs_for(opts, len(ready)), progress, "writing",
+        _emit_chunk,
+        ready,
+        (str(path), vault, opts.content_type, force),
+        jobs_for(opts, len(ready)),
+        progress,
+        "writing",
     )
     by_name = {o.name: o for o in outcomes}
     late: dict[str, tuple[Finding, ...]] = {o.name: o.findings for o in outcomes if o.findings}
     if late:
-        items = tuple(replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items)
+        items = tuple(
+            replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items
+        )
         result = replace(result, items=items)
     all_outcomes = []
     for item in result.items:
@@ -330,13 +362,17 @@ def convert(
     from .emit.manifest import render_csv, render_import_ps1, render_import_sh, render_manifest
     from .emit.write import Output, write
 
-    write([
-        Output("manifest.json", render_manifest(result, all_outcomes, vault, opts.content_type)),
-        Output("manifest.csv", render_csv(result)),
-        Output("report.html", render_html(result).encode("utf-8")),
-        Output("import.sh", render_import_sh(all_outcomes, opts.content_type), mode=0o755),
-        Output("import.ps1", render_import_ps1(all_outcomes, opts.content_type)),
-    ], path, force=force)
+    write(
+        [
+            Output("manifest.json", render_manifest(result, all_outcomes, vault, opts.content_type)),
+            Output("manifest.csv", render_csv(result)),
+            Output("report.html", render_html(result).encode("utf-8")),
+            Output("import.sh", render_import_sh(all_outcomes, opts.content_type), mode=0o755),
+            Output("import.ps1", render_import_ps1(all_outcomes, opts.content_type)),
+        ],
+        path,
+        force=force,
+    )
     return result, tuple(all_outcomes)
 
 
@@ -354,7 +390,9 @@ class ExportSettings:
     force: bool = False
 
 
-def _export_chunk(items: Sequence[Item], out_dir: str, settings: ExportSettings, opts: Options) -> list[ItemOutcome]:
+def _export_chunk(
+    items: Sequence[Item], out_dir: str, settings: ExportSettings, opts: Options
+) -> list[ItemOutcome]:
     from .emit.export import KeyFormat, Target, render_export
     from .emit.write import write
 
@@ -362,8 +400,12 @@ def _export_chunk(items: Sequence[Item], out_dir: str, settings: ExportSettings,
     for item in items:
         try:
             outputs = render_export(
-                item, Target(settings.target), key_format=KeyFormat(settings.key_format),
-                pfx_profile=settings.pfx_profile, password=settings.password, vault=settings.vault,
+                item,
+                Target(settings.target),
+                key_format=KeyFormat(settings.key_format),
+                pfx_profile=settings.pfx_profile,
+                password=settings.password,
+                vault=settings.vault,
                 content_type=opts.content_type,
             )
         except ValueError as exc:
@@ -381,9 +423,11 @@ def _export_chunk(items: Sequence[Item], out_dir: str, settings: ExportSettings,
         problem = _verify_written(item, outputs, root, settings, opts)
         if problem:
             _remove_new(root, outputs, existed - {p for p, s in statuses.items() if s == "written"})
-            out.append(_export_failed(
-                item, f"{item.name}: written file failed its re-check: {problem.rstrip('.')}; removed."
-            ))
+            out.append(
+                _export_failed(
+                    item, f"{item.name}: written file failed its re-check: {problem.rstrip('.')}; removed."
+                )
+            )
             continue
         out.append(ItemOutcome(item.name, item.status, tuple((p, str(s)) for p, s in statuses.items())))
     return out
@@ -395,10 +439,8 @@ def _remove_new(root: Path, outputs: Sequence[Any], keep: set[str]) -> None:
         if o.relpath not in keep:
             (root / o.relpath).unlink(missing_ok=True)
     for folder in {(root / o.relpath).parent for o in outputs} - {root}:
-        try:
+        with contextlib.suppress(OSError):  # not empty
             folder.rmdir()
-        except OSError:
-            pass  # not empty
 
 
 def _export_failed(item: Item, message: str) -> ItemOutcome:
@@ -406,7 +448,9 @@ def _export_failed(item: Item, message: str) -> ItemOutcome:
     return ItemOutcome(item.name, Status.ERROR, (), message, (finding,))
 
 
-def _verify_written(item: Item, outputs: Sequence[Any], out_dir: Path, s: ExportSettings, opts: Options) -> str | None:
+def _verify_written(
+    item: Item, outputs: Sequence[Any], out_dir: Path, s: ExportSettings, opts: Options
+) -> str | None:
     """Re-read every written file: key matches the leaf, certificates in order, PFX opens with the password."""
     from .models import SourceRef
 
@@ -417,7 +461,9 @@ def _verify_written(item: Item, outputs: Sequence[Any], out_dir: Path, s: Export
         if path.suffix == ".json" and not o.relpath.endswith(("secret.json", "certificate.json")):
             continue
         parsed = parse(
-            detect(discover.read(SourceRef(o.relpath, str(path)), opts.max_bytes)), candidates, opts.max_iterations
+            detect(discover.read(SourceRef(o.relpath, str(path)), opts.max_bytes)),
+            candidates,
+            opts.max_iterations,
         )
         if parsed.findings:
             return parsed.findings[0].message
@@ -435,8 +481,9 @@ def _verify_written(item: Item, outputs: Sequence[Any], out_dir: Path, s: Export
         if path.suffix == ".pfx":
             info = parsed.pkcs12
             expected = {"modern": "AES-256", "compat": "3DES", "legacy": "RC2"}.get(s.pfx_profile, "")
-            if info is None or not any(expected.lower() in e.lower().replace("tripledes", "3des")
-                                       for e in info.encryptions):
+            if info is None or not any(
+                expected.lower() in e.lower().replace("tripledes", "3des") for e in info.encryptions
+            ):
                 return f"{o.relpath} is not protected with {expected}"
     return None
 
@@ -456,11 +503,18 @@ def export(
     by_name = {o.name: o for o in outcomes}
     late = {o.name: o.findings for o in outcomes if o.findings}
     if late:
-        items = tuple(replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items)
+        items = tuple(
+            replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items
+        )
         result = replace(result, items=items)
     all_outcomes = [
-        by_name.get(i.name) or ItemOutcome(i.name, Status.ERROR, (), "not written: " + ", ".join(
-            sorted({f.rule for f in i.findings if f.severity.value == "error"})))
+        by_name.get(i.name)
+        or ItemOutcome(
+            i.name,
+            Status.ERROR,
+            (),
+            "not written: " + ", ".join(sorted({f.rule for f in i.findings if f.severity.value == "error"})),
+        )
         for i in result.items
     ]
     return result, tuple(all_outcomes)

@@ -33,7 +33,10 @@ def fixtures_result():
     from certpipe import pipeline
 
     opts = pipeline.Options(
-        paths=(str(FIXTURES),), at=AT, passwords=tuple(PASSWORDS.read_bytes().split()), jobs=1,
+        paths=(str(FIXTURES),),
+        at=AT,
+        passwords=tuple(PASSWORDS.read_bytes().split()),
+        jobs=1,
     )
     return pipeline.check(opts)
 

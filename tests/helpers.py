@@ -21,9 +21,18 @@ def name(cn: str) -> x509.Name:
 
 
 def make_cert(
-    cn: str = "t.example.com", *, key=None, issuer=None, issuer_key=None, ca: bool = False, sans=("t.example.com",),
-    eku=(ExtendedKeyUsageOID.SERVER_AUTH,), key_usage: dict | None = None, serial: int = 1000,
-    start: dt.datetime = START, end: dt.datetime = END,
+    cn: str = "t.example.com",
+    *,
+    key=None,
+    issuer=None,
+    issuer_key=None,
+    ca: bool = False,
+    sans=("t.example.com",),
+    eku=(ExtendedKeyUsageOID.SERVER_AUTH,),
+    key_usage: dict | None = None,
+    serial: int = 1000,
+    start: dt.datetime = START,
+    end: dt.datetime = END,
 ):
     """(certificate, private key); self-signed unless issuer/issuer_key are given."""
     key = key or ec.generate_private_key(ec.SECP256R1())
@@ -42,9 +51,17 @@ def make_cert(
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), False)
     if key_usage is not None:
-        flags = dict(digital_signature=False, content_commitment=False, key_encipherment=False,
-                     data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
-                     encipher_only=False, decipher_only=False)
+        flags = dict(
+            digital_signature=False,
+            content_commitment=False,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=False,
+            crl_sign=False,
+            encipher_only=False,
+            decipher_only=False,
+        )
         flags.update(key_usage)
         builder = builder.add_extension(x509.KeyUsage(**flags), True)
     cert = builder.sign(issuer_key or key, hashes.SHA256())
@@ -63,6 +80,9 @@ def key_record(key, source: str = "test.pem", origin: KeyOrigin = KeyOrigin.PKCS
 
 def item(cert, key=None, chain=(), name_: str = "t", source: str = "test.pem") -> Item:
     return Item(
-        name_, record(cert, source), key_record(key, source) if key is not None else None,
-        tuple(record(c, source) for c in chain), (source,),
+        name_,
+        record(cert, source),
+        key_record(key, source) if key is not None else None,
+        tuple(record(c, source) for c in chain),
+        (source,),
     )

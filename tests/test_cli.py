@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import FIXTURES, NOW, PASSWORDS, vectors_dir
 
 SITE = FIXTURES / "pem-pair"
@@ -25,13 +24,17 @@ def test_check_json_document_has_schema_version_1(run_cli):
     code, out, _ = run_cli("check", SITE, FIXTURES / "ca", "--now", NOW, "--format", "json")
     doc = json.loads(out)
     assert code == 0 and doc["version"] == 1 and doc["evaluated_at"] == "2026-06-01T00:00:00Z"
-    assert doc["summary"]["files"] == 4 and doc["summary"]["certificates"] == 1 and doc["summary"]["ready"] == 1
+    assert (
+        doc["summary"]["files"] == 4 and doc["summary"]["certificates"] == 1 and doc["summary"]["ready"] == 1
+    )
     item = doc["items"][0]
     assert item["name"] == "site-example-com" and item["has_private_key"] is True
     assert item["certificate"]["key"] == {"kty": "RSA", "size": 2048, "crv": None}
     assert item["certificate"]["dns_names"] == ["site.example.com", "www.site.example.com"]
     assert [c["subject"] for c in item["chain"]] == [
-        "CN=certpipe Test Intermediate CA,O=certpipe Test", "CN=certpipe Test Root CA,O=certpipe Test"]
+        "CN=certpipe Test Intermediate CA,O=certpipe Test",
+        "CN=certpipe Test Root CA,O=certpipe Test",
+    ]
     assert {f["format"] for f in doc["files"]} == {"pem"}
 
 
@@ -87,8 +90,17 @@ def test_now_accepts_z_and_offsets(run_cli):
 
 def test_password_env_opens_a_pfx_and_the_password_is_never_printed(run_cli):
     env = {"CERTPIPE_PW": "changeit"}
-    code, out, err = run_cli("check", FIXTURES / "pfx" / "modern.pfx", "--now", NOW, "--password-env", "CERTPIPE_PW",
-                             "--format", "json", env=env)
+    code, out, err = run_cli(
+        "check",
+        FIXTURES / "pfx" / "modern.pfx",
+        "--now",
+        NOW,
+        "--password-env",
+        "CERTPIPE_PW",
+        "--format",
+        "json",
+        env=env,
+    )
     doc = json.loads(out)
     assert code == 0 and doc["items"][0]["name"] == "shop-modern-example-com"
     assert "changeit" not in out + err
@@ -97,8 +109,19 @@ def test_password_env_opens_a_pfx_and_the_password_is_never_printed(run_cli):
 
 
 def test_output_and_report_files(run_cli, tmp_path):
-    code, out, _ = run_cli("check", SITE, FIXTURES / "ca", "--now", NOW, "--format", "json", "--output", tmp_path / "r.json",
-                           "--report", tmp_path / "r.html")
+    code, out, _ = run_cli(
+        "check",
+        SITE,
+        FIXTURES / "ca",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--output",
+        tmp_path / "r.json",
+        "--report",
+        tmp_path / "r.html",
+    )
     assert code == 0 and out == ""
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["ready"] == 1
     html = (tmp_path / "r.html").read_text()
@@ -106,8 +129,16 @@ def test_output_and_report_files(run_cli, tmp_path):
 
 
 def test_inspect_shows_objects_and_pkcs12_protection(run_cli):
-    code, out, _ = run_cli("inspect", FIXTURES / "pfx" / "legacy.p12", "--password-file", PASSWORDS, "--now", NOW,
-                           "--format", "json")
+    code, out, _ = run_cli(
+        "inspect",
+        FIXTURES / "pfx" / "legacy.p12",
+        "--password-file",
+        PASSWORDS,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+    )
     doc = json.loads(out)
     assert code == 0 and doc["format"] == "pkcs12"
     assert doc["pkcs12"]["mac_algorithm"] == "sha1"
@@ -136,11 +167,23 @@ def test_every_fixture_file_through_the_cli_without_traceback(run_cli):
         assert code in (0, 2) and "Traceback" not in out + err, path
 
 
-@pytest.mark.parametrize("folder", ["pkcs12", "x509", "asymmetric/PEM_Serialization", "asymmetric/DER_Serialization",
-                                    "pkcs7", "asymmetric/PKCS8", "asymmetric/Traditional_OpenSSL_Serialization"])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "pkcs12",
+        "x509",
+        "asymmetric/PEM_Serialization",
+        "asymmetric/DER_Serialization",
+        "pkcs7",
+        "asymmetric/PKCS8",
+        "asymmetric/Traditional_OpenSSL_Serialization",
+    ],
+)
 def test_vectors_through_the_cli_without_traceback(run_cli, folder, vector_passwords):
     path = vectors_dir() / folder
-    code, out, err = run_cli("check", path, "--now", NOW, "--format", "json", "--password-file", vector_passwords)
+    code, out, err = run_cli(
+        "check", path, "--now", NOW, "--format", "json", "--password-file", vector_passwords
+    )
     assert code in (0, 1), err
     assert "Traceback" not in out + err
     doc = json.loads(out)
@@ -155,15 +198,26 @@ def vector_passwords(tmp_path):
 
 
 def test_vectors_pkcs12_folder_ready_items(run_cli, vector_passwords):
-    code, out, _ = run_cli("check", vectors_dir() / "pkcs12", "--now", NOW, "--format", "json",
-                           "--password-file", vector_passwords)
+    code, out, _ = run_cli(
+        "check",
+        vectors_dir() / "pkcs12",
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--password-file",
+        vector_passwords,
+    )
     doc = json.loads(out)
     assert code == 1
     by_name = {i["name"]: i for i in doc["items"]}
     assert sorted(by_name) == ["cryptography-CA", "www-cryptography-io"]
     ca = by_name["cryptography-CA"]
     assert ca["status"] == "ready" and ca["has_private_key"] is True
-    assert ca["certificate"]["key"] == {"kty": "RSA", "size": 2048, "crv": None} or ca["certificate"]["key"]["kty"]
+    assert (
+        ca["certificate"]["key"] == {"kty": "RSA", "size": 2048, "crv": None}
+        or ca["certificate"]["key"]["kty"]
+    )
     # the RapidSSL leaf of www.cryptography.io ships without its key and expired in 2018
     assert {f["rule"] for f in by_name["www-cryptography-io"]["findings"]} >= {"no-private-key", "expired"}
     p12 = [f for f in doc["files"] if f["path"].endswith(".p12")]
@@ -174,9 +228,24 @@ def test_vectors_pkcs12_folder_ready_items(run_cli, vector_passwords):
 def test_cli_runs_as_a_real_subprocess():
     env = {**os.environ, "PW": "changeit"}
     proc = subprocess.run(
-        [sys.executable, "-m", "certpipe", "check", str(FIXTURES / "pfx" / "modern.pfx"), "--password-env", "PW",
-         "--now", NOW, "--format", "json"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        [
+            sys.executable,
+            "-m",
+            "certpipe",
+            "check",
+            str(FIXTURES / "pfx" / "modern.pfx"),
+            "--password-env",
+            "PW",
+            "--now",
+            NOW,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["summary"]["ready"] == 1
@@ -192,8 +261,9 @@ def test_cli_runs_as_a_real_subprocess():
     ],
 )
 def test_usage_errors_from_the_console_script_are_one_line(args, expected):
-    proc = subprocess.run([sys.executable, "-m", "certpipe", *args], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "certpipe", *args], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     lines = proc.stderr.splitlines()
@@ -203,6 +273,11 @@ def test_usage_errors_from_the_console_script_are_one_line(args, expected):
 def test_version():
     from certpipe import __version__
 
-    proc = subprocess.run([sys.executable, "-m", "certpipe", "--version"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "certpipe", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 0 and proc.stdout == f"certpipe {__version__}\n"

@@ -10,11 +10,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, NOW, PASSWORDS
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-
-from conftest import FIXTURES, NOW, PASSWORDS
 
 from certpipe.x509util import spki
 
@@ -27,8 +26,22 @@ def _converted(content_type: str, out: str) -> tuple[int, str, str]:
 
     from certpipe.cli import app
 
-    args = ["convert", str(FIXTURES), "--out", out, "--password-file", str(PASSWORDS), "--now", NOW,
-            "--content-type", content_type, "--format", "json", "--jobs", "1"]
+    args = [
+        "convert",
+        str(FIXTURES),
+        "--out",
+        out,
+        "--password-file",
+        str(PASSWORDS),
+        "--now",
+        NOW,
+        "--content-type",
+        content_type,
+        "--format",
+        "json",
+        "--jobs",
+        "1",
+    ]
     r = CliRunner().invoke(app, args, catch_exceptions=False)
     return r.exit_code, r.stdout, r.stderr
 
@@ -56,7 +69,11 @@ def test_convert_writes_bundles_for_every_ready_item_and_none_for_errors(convert
             assert entry["skipped"].startswith("not written")
         else:
             assert sorted(p.name for p in folder.iterdir()) == [
-                "certificate.json", "import-request.json", "key.json", "secret.json"]
+                "certificate.json",
+                "import-request.json",
+                "key.json",
+                "secret.json",
+            ]
     assert len(_ready(doc)) >= 20
     for name in ("report.html", "manifest.csv", "import.sh", "import.ps1"):
         assert (out / name).is_file()
@@ -75,7 +92,8 @@ def test_each_secret_loads_back_and_its_key_matches_the_certificate(converted):
                 assert loaded.cert.certificate == leaf
                 assert spki(loaded.key.public_key()) == spki(leaf.public_key())
                 assert [c.certificate.subject.rfc4514_string() for c in loaded.additional_certs] == [
-                    c["subject"] for c in entry["chain"]]
+                    c["subject"] for c in entry["chain"]
+                ]
         else:
             assert secret["contentType"] == "application/x-pem-file"
             value = secret["value"]
@@ -112,7 +130,8 @@ def test_bundles_share_one_version_and_follow_akv_shapes(converted):
     assert policy["x509_props"]["ekus"] == ["1.3.6.1.5.5.7.3.1"]
     assert policy["x509_props"]["validity_months"] == 120
     assert policy["lifetime_actions"] == [
-        {"action": {"action_type": "EmailContacts"}, "trigger": {"lifetime_percentage": 80}}]
+        {"action": {"action_type": "EmailContacts"}, "trigger": {"lifetime_percentage": 80}}
+    ]
     jwk = key["key"]
     assert key["managed"] is True and set(jwk) == {"kid", "kty", "key_ops", "n", "e"}
     assert jwk["e"] == "AQAB" and len(jwk["n"]) == 342
@@ -143,8 +162,14 @@ def test_nothing_secret_reaches_stdout_report_or_manifest(converted):
     _, out, _, doc, stderr = converted
     stdout = json.dumps(doc)
     passwords = [p for p in PASSWORDS.read_text().split() if p]
-    public = [stdout, stderr, (out / "report.html").read_text(), (out / "manifest.json").read_text(),
-              (out / "manifest.csv").read_text(), (out / "import.sh").read_text()]
+    public = [
+        stdout,
+        stderr,
+        (out / "report.html").read_text(),
+        (out / "manifest.json").read_text(),
+        (out / "manifest.csv").read_text(),
+        (out / "import.sh").read_text(),
+    ]
     for text in public:
         assert "PRIVATE KEY" not in text
         for p in passwords:
@@ -195,8 +220,22 @@ def test_jobs_1_and_2_give_byte_identical_output(tmp_path):
         trees = []
         for jobs in ("1", "2"):
             out = tmp_path / jobs
-            CliRunner().invoke(app, ["convert", str(FIXTURES), "--out", str(out), "--password-file", str(PASSWORDS),
-                                     "--now", NOW, "--jobs", jobs], catch_exceptions=False)
+            CliRunner().invoke(
+                app,
+                [
+                    "convert",
+                    str(FIXTURES),
+                    "--out",
+                    str(out),
+                    "--password-file",
+                    str(PASSWORDS),
+                    "--now",
+                    NOW,
+                    "--jobs",
+                    jobs,
+                ],
+                catch_exceptions=False,
+            )
             trees.append(_tree(out))
     finally:
         pipeline.POOL_THRESHOLD = old

@@ -255,6 +255,8 @@ TARGETS = {
         ("--to", "akv", "--content-type", "pem"), _AKV_FILES, _read_akv("application/x-pem-file")
     ),
 }
+
+
 def _params(names: dict[str, object]) -> list:
     return [pytest.param(n, id=n) for n in names]
 

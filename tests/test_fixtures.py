@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import FIXTURES, fixture_manifest, fixtures_result
 
 from certpipe.x509util import common_name
@@ -11,9 +10,23 @@ from certpipe.x509util import common_name
 MANIFEST = fixture_manifest()
 # The rules manifest.json predicts; lint rules (e.g. weak-key) may add to these and are tested elsewhere.
 PREDICTED = {
-    "unreadable-input", "password-required", "no-private-key", "key-mismatch", "orphan-key", "expired",
-    "not-yet-valid", "expiring-soon", "unsupported-key", "weak-signature", "chain-incomplete", "chain-order",
-    "key-format", "duplicate", "secret-too-large", "name-collision", "conflicting-certs",
+    "unreadable-input",
+    "password-required",
+    "no-private-key",
+    "key-mismatch",
+    "orphan-key",
+    "expired",
+    "not-yet-valid",
+    "expiring-soon",
+    "unsupported-key",
+    "weak-signature",
+    "chain-incomplete",
+    "chain-order",
+    "key-format",
+    "duplicate",
+    "secret-too-large",
+    "name-collision",
+    "conflicting-certs",
 }
 
 
@@ -49,7 +62,8 @@ def test_file_is_detected_and_parsed_as_the_manifest_says(entry):
 def test_item_has_the_status_and_findings_the_manifest_says(entry):
     sources = {f"{FIXTURES}/{p}" for p in entry["files"]}
     matches = [
-        i for i in fixtures_result().items
+        i
+        for i in fixtures_result().items
         if common_name(i.leaf.cert) == entry["subject_cn"] and sources & set(i.sources)
     ]
     assert len(matches) == 1, [i.name for i in matches]

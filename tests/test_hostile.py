@@ -8,9 +8,8 @@ import os
 import shutil
 import time
 
-from cryptography.hazmat.primitives import serialization
-
 from conftest import FIXTURES, NOW
+from cryptography.hazmat.primitives import serialization
 from helpers import item, make_cert
 
 from certpipe import asn1
@@ -27,8 +26,10 @@ def _pem(label: str, der: bytes) -> str:
 
 def _epki(iterations: int) -> bytes:
     """An EncryptedPrivateKeyInfo (PBES2, PBKDF2, AES-256-CBC) declaring `iterations` rounds."""
-    pbkdf2 = asn1.sequence(asn1.oid("1.2.840.113549.1.5.12"),
-                           asn1.sequence(asn1.octet_string(b"s" * 8), asn1.integer(iterations)))
+    pbkdf2 = asn1.sequence(
+        asn1.oid("1.2.840.113549.1.5.12"),
+        asn1.sequence(asn1.octet_string(b"s" * 8), asn1.integer(iterations)),
+    )
     aes = asn1.sequence(asn1.oid("2.16.840.1.101.3.4.1.42"), asn1.octet_string(b"i" * 16))
     algorithm = asn1.sequence(asn1.oid("1.2.840.113549.1.5.13"), asn1.sequence(pbkdf2, aes))
     return asn1.sequence(algorithm, asn1.octet_string(b"c" * 32))
@@ -40,7 +41,7 @@ def test_encrypted_key_with_a_huge_kdf_count_is_refused_before_any_attempt(run_c
     pw = tmp_path / "pw.txt"
     pw.write_text("".join(f"guess-{i}\n" for i in range(40)))
     start = time.perf_counter()
-    code, out, err = run_cli("check", tmp_path, "--password-file", pw, "--now", NOW, "--format", "json")
+    _code, out, _err = run_cli("check", tmp_path, "--password-file", pw, "--now", NOW, "--format", "json")
     assert time.perf_counter() - start < 5
     doc = json.loads(out)
     messages = {f["path"].rsplit("/", 1)[-1]: f["findings"][0] for f in doc["files"] if f["findings"]}
@@ -51,7 +52,7 @@ def test_encrypted_key_with_a_huge_kdf_count_is_refused_before_any_attempt(run_c
 
 def test_garbage_in_an_encrypted_key_block_is_unreadable_not_a_password_problem(run_cli, tmp_path):
     (tmp_path / "junk.key").write_text(_pem("ENCRYPTED PRIVATE KEY", b"\x30\x03\x02\x01\x00"))
-    code, out, _ = run_cli("check", tmp_path / "junk.key", "--now", NOW, "--format", "json")
+    _code, out, _ = run_cli("check", tmp_path / "junk.key", "--now", NOW, "--format", "json")
     finding = json.loads(out)["files"][0]["findings"][0]
     assert finding["rule"] == "unreadable-input" and "not an EncryptedPrivateKeyInfo" in finding["message"]
 
@@ -78,7 +79,9 @@ def test_a_suffixed_name_never_takes_another_items_name():
 
     a, _ = make_cert("first")
     b, _ = make_cert("second")
-    drafts = [(f"{n:040x}", item(c, name_=name)) for n, (c, name) in enumerate([(a, "a" * 127), (b, "a" * 127)])]
+    drafts = [
+        (f"{n:040x}", item(c, name_=name)) for n, (c, name) in enumerate([(a, "a" * 127), (b, "a" * 127)])
+    ]
     squatter, _ = make_cert("squat")
     taken = "a" * 118 + "-" + f"{1:040x}"[:8]  # exactly what the second item would be renamed to
     drafts.append(("f" * 40, item(squatter, name_=taken)))
@@ -99,8 +102,9 @@ def test_a_rule_that_breaks_on_odd_input_becomes_a_finding(monkeypatch):
     monkeypatch.setattr("certpipe.validate.ITEM_RULES", (Broken(),))
     cert, key = make_cert()
     found = validate([item(cert, key)], Context(at=rules.dt.datetime(2026, 6, 1, tzinfo=rules.dt.UTC)))[0]
-    assert [(f.rule, "could not be checked for weak-signature (ValueError)" in f.message) for f in found.findings] == [
-        ("unreadable-input", True)]
+    assert [
+        (f.rule, "could not be checked for weak-signature (ValueError)" in f.message) for f in found.findings
+    ] == [("unreadable-input", True)]
 
 
 def test_undecodable_file_names_do_not_break_json_sarif_or_convert(run_cli, tmp_path):
@@ -123,11 +127,14 @@ def test_undecodable_file_names_do_not_break_json_sarif_or_convert(run_cli, tmp_
 def test_control_characters_in_a_subject_cannot_forge_text_output(run_cli, tmp_path):
     cert, key = make_cert("evil\x1b[31m\ninjected line")
     (tmp_path / "evil.pem").write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    code, out, _ = run_cli("check", tmp_path, "--now", NOW)
+        cert.public_bytes(serialization.Encoding.PEM)
+        + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    _, out, _ = run_cli("check", tmp_path, "--now", NOW)
     assert "\x1b" not in out and "\ninjected line" not in out
-    code, out, _ = run_cli("inspect", tmp_path / "evil.pem", "--now", NOW)
+    _code, out, _ = run_cli("inspect", tmp_path / "evil.pem", "--now", NOW)
     assert "\x1b" not in out and "\ninjected line" not in out
 
 
@@ -137,8 +144,9 @@ def test_a_symlink_planted_in_the_output_folder_is_not_written_through(run_cli, 
     out.mkdir()
     victim.mkdir()
     os.symlink(victim, out / "site-example-com")
-    code, stdout, err = run_cli("convert", FIXTURES / "pem-pair", FIXTURES / "ca", "--out", out, "--now", NOW,
-                                "--format", "json")
+    code, stdout, err = run_cli(
+        "convert", FIXTURES / "pem-pair", FIXTURES / "ca", "--out", out, "--now", NOW, "--format", "json"
+    )
     assert list(victim.iterdir()) == []
     assert code == 1 and "export-failed" in stdout and "Traceback" not in err
 
@@ -146,7 +154,7 @@ def test_a_symlink_planted_in_the_output_folder_is_not_written_through(run_cli, 
 def test_output_to_a_device_writes_through_instead_of_replacing_it(run_cli, tmp_path):
     link = tmp_path / "null-link"
     os.symlink("/dev/null", link)
-    code, out, _ = run_cli("check", FIXTURES / "ca", "--now", NOW, "--output", link)
+    code, _out, _ = run_cli("check", FIXTURES / "ca", "--now", NOW, "--output", link)
     assert code == 0 and link.is_symlink() and os.readlink(link) == "/dev/null"
 
 
@@ -164,9 +172,9 @@ def test_pair_handles_an_empty_input():
 
 
 def test_a_configuration_owned_by_another_user_is_not_honoured(tmp_path):
-    from certpipe import config
-
     import pytest
+
+    from certpipe import config
 
     planted = tmp_path / ".certpipe.toml"
     planted.write_text('exclude = ["**"]\n')
@@ -190,6 +198,6 @@ def test_a_wrongly_typed_severity_is_a_configuration_error():
 def test_utf32_text_with_a_bom_is_read(run_cli, tmp_path):
     text = (FIXTURES / "pem-pair" / "site.crt").read_text()
     (tmp_path / "site.crt").write_bytes(text.encode("utf-32"))
-    code, out, _ = run_cli("check", tmp_path / "site.crt", "--now", NOW, "--format", "json")
+    _code, out, _ = run_cli("check", tmp_path / "site.crt", "--now", NOW, "--format", "json")
     assert json.loads(out)["files"][0]["format"] == "pem"
     assert json.loads(out)["items"][0]["name"] == "site-example-com"

@@ -25,7 +25,6 @@ from cryptography.x509.oid import NameOID
 from certpipe import asn1, pkcs12crypto
 from certpipe.emit import pfx
 from certpipe.emit.pfx import PfxProfile, build_pfx
-from certpipe.parse import pkcs12 as reader
 from certpipe.parse.pkcs12 import parse_pkcs12
 
 VECTORS = Path(cryptography_vectors.__file__).parent

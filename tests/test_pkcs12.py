@@ -723,7 +723,9 @@ RC2_VECTORS = [  # RFC 2268 section 5: key, effective bits, plaintext, ciphertex
 
 @pytest.mark.parametrize(("key", "bits", "plain", "cipher"), RC2_VECTORS)
 def test_rc2_decrypts_rfc2268_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
-    assert pkcs12crypto.rc2_cbc_decrypt(bytes.fromhex(key), bits, bytes(8), bytes.fromhex(cipher)).hex() == plain
+    assert (
+        pkcs12crypto.rc2_cbc_decrypt(bytes.fromhex(key), bits, bytes(8), bytes.fromhex(cipher)).hex() == plain
+    )
 
 
 def test_rc2_128_agrees_with_cryptography() -> None:
@@ -731,7 +733,9 @@ def test_rc2_128_agrees_with_cryptography() -> None:
     for _ in range(20):
         key, iv, data = rng.randbytes(16), rng.randbytes(8), rng.randbytes(64)
         encryptor = Cipher(RC2(key), modes.CBC(iv)).encryptor()
-        assert pkcs12crypto.rc2_cbc_decrypt(key, 128, iv, encryptor.update(data) + encryptor.finalize()) == data
+        assert (
+            pkcs12crypto.rc2_cbc_decrypt(key, 128, iv, encryptor.update(data) + encryptor.finalize()) == data
+        )
 
 
 # ---- files made by the OpenSSL CLI ----

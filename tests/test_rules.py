@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from conftest import AT, FIXTURES, fixtures_result
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
-
-from conftest import AT, FIXTURES, fixtures_result
 from helpers import END, item, make_cert
 
 from certpipe import catalog
@@ -137,14 +136,15 @@ def test_tls_usage():
 def test_bad_serial():
     import warnings
 
-    from cryptography import x509
-
     from conftest import vectors_dir
+    from cryptography import x509
 
     # cryptography refuses to build such serials; the vectors ship a real certificate with a negative one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        negative = x509.load_pem_x509_certificate((vectors_dir() / "x509/custom/negative_serial.pem").read_bytes())
+        negative = x509.load_pem_x509_certificate(
+            (vectors_dir() / "x509/custom/negative_serial.pem").read_bytes()
+        )
         assert negative.serial_number < 0
         assert "bad-serial" in rules_of(item(negative))
     good, key2 = make_cert(serial=(1 << 158))  # 20 octets: the most RFC 5280 allows
@@ -178,8 +178,12 @@ def test_untrusted_root_only_when_anchors_are_given():
     leaf, key = make_cert(issuer=root, issuer_key=root_key)
     it = item(leaf, key, [root])
     base = dict(at=AT, well_known=TrustStore.empty())
-    assert "untrusted-root" in rules_of(it, Context(**base, anchors=TrustStore.from_certs([other]), explicit_trust=True))
-    assert "untrusted-root" not in rules_of(it, Context(**base, anchors=TrustStore.from_certs([root]), explicit_trust=True))
+    assert "untrusted-root" in rules_of(
+        it, Context(**base, anchors=TrustStore.from_certs([other]), explicit_trust=True)
+    )
+    assert "untrusted-root" not in rules_of(
+        it, Context(**base, anchors=TrustStore.from_certs([root]), explicit_trust=True)
+    )
     assert "untrusted-root" not in rules_of(it, Context(**base))
 
 
@@ -190,7 +194,6 @@ def test_every_catalogued_rule_is_covered_by_a_test_here():
     text = inspect.getsource(sys.modules[__name__])
     missing = [r.slug for r in catalog.RULES if f'"{r.slug}"' not in text]
     assert missing == []
-
 
 
 def test_export_failed_fires_on_a_conflicting_file_and_not_on_a_clean_export(run_cli, tmp_path):

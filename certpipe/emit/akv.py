@@ -39,10 +39,15 @@ _USAGE_OPS = {
     "crl_sign": ("sign", "verify"),
 }
 _USAGE_NAMES = (
-    ("digital_signature", "digitalSignature"), ("content_commitment", "nonRepudiation"),
-    ("key_encipherment", "keyEncipherment"), ("data_encipherment", "dataEncipherment"),
-    ("key_agreement", "keyAgreement"), ("key_cert_sign", "keyCertSign"), ("crl_sign", "cRLSign"),
-    ("encipher_only", "encipherOnly"), ("decipher_only", "decipherOnly"),
+    ("digital_signature", "digitalSignature"),
+    ("content_commitment", "nonRepudiation"),
+    ("key_encipherment", "keyEncipherment"),
+    ("data_encipherment", "dataEncipherment"),
+    ("key_agreement", "keyAgreement"),
+    ("key_cert_sign", "keyCertSign"),
+    ("crl_sign", "cRLSign"),
+    ("encipher_only", "encipherOnly"),
+    ("decipher_only", "decipherOnly"),
 )
 
 
@@ -83,14 +88,27 @@ def render_bundle(item: Item, vault: str, content_type: str, secret_value: str) 
     policy = policy_of(item, content_type, f"{base}/certificates/{item.name}/policy")
     tags = dict(item.tags)
     certificate: dict[str, Any] = {
-        "id": ids["certificates"], "kid": ids["keys"], "sid": ids["secrets"],
-        "x5t": x5t(item.leaf.der), "cer": base64.b64encode(item.leaf.der).decode("ascii"),
-        "contentType": content_type, "attributes": attrs, "policy": policy,
+        "id": ids["certificates"],
+        "kid": ids["keys"],
+        "sid": ids["secrets"],
+        "x5t": x5t(item.leaf.der),
+        "cer": base64.b64encode(item.leaf.der).decode("ascii"),
+        "contentType": content_type,
+        "attributes": attrs,
+        "policy": policy,
     }
-    key: dict[str, Any] = {"key": jwk(cert, ids["keys"]), "attributes": {**attrs, "exportable": True}, "managed": True}
+    key: dict[str, Any] = {
+        "key": jwk(cert, ids["keys"]),
+        "attributes": {**attrs, "exportable": True},
+        "managed": True,
+    }
     secret: dict[str, Any] = {
-        "value": secret_value, "contentType": content_type, "id": ids["secrets"], "managed": True,
-        "attributes": attrs, "kid": ids["keys"],
+        "value": secret_value,
+        "contentType": content_type,
+        "id": ids["secrets"],
+        "managed": True,
+        "attributes": attrs,
+        "kid": ids["keys"],
     }
     if tags:
         for doc in (certificate, key, secret):
@@ -103,8 +121,10 @@ def render_bundle(item: Item, vault: str, content_type: str, secret_value: str) 
     if tags:
         request["tags"] = tags
     files = {
-        "certificate.json": dumps(certificate), "key.json": dumps(key),
-        "secret.json": dumps(secret), "import-request.json": dumps(request),
+        "certificate.json": dumps(certificate),
+        "key.json": dumps(key),
+        "secret.json": dumps(secret),
+        "import-request.json": dumps(request),
     }
     return Bundle(item.name, files, frozenset({"secret.json", "import-request.json"}), secret_value)
 
@@ -164,8 +184,12 @@ def jwk(cert: x509.Certificate, kid: str) -> dict[str, Any]:
     elif isinstance(public, ec.EllipticCurvePublicKey):
         ec_nums = public.public_numbers()
         size = (public.curve.key_size + 7) // 8
-        out.update(kty="EC", crv=EC_CURVES.get(public.curve.name, public.curve.name),
-                   x=b64url(ec_nums.x.to_bytes(size, "big")), y=b64url(ec_nums.y.to_bytes(size, "big")))
+        out.update(
+            kty="EC",
+            crv=EC_CURVES.get(public.curve.name, public.curve.name),
+            x=b64url(ec_nums.x.to_bytes(size, "big")),
+            y=b64url(ec_nums.y.to_bytes(size, "big")),
+        )
     return out
 
 
@@ -191,8 +215,9 @@ def policy_of(item: Item, content_type: str, policy_id: str) -> dict[str, Any]:
     if isinstance(public, rsa.RSAPublicKey):
         key_props.update(kty="RSA", key_size=public.key_size)
     elif isinstance(public, ec.EllipticCurvePublicKey):
-        key_props.update(kty="EC", key_size=public.curve.key_size,
-                         crv=EC_CURVES.get(public.curve.name, public.curve.name))
+        key_props.update(
+            kty="EC", key_size=public.curve.key_size, crv=EC_CURVES.get(public.curve.name, public.curve.name)
+        )
     x509_props: dict[str, Any] = {
         "subject": cert.subject.rfc4514_string(),
         "ekus": _ekus(cert),
@@ -209,7 +234,9 @@ def policy_of(item: Item, content_type: str, policy_id: str) -> dict[str, Any]:
         "key_props": key_props,
         "secret_props": {"contentType": content_type},
         "x509_props": x509_props,
-        "lifetime_actions": [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "EmailContacts"}}],
+        "lifetime_actions": [
+            {"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "EmailContacts"}}
+        ],
         "issuer": {"name": "Unknown"},
         "attributes": {"enabled": True, "created": nbf, "updated": nbf},
     }
@@ -245,7 +272,9 @@ def secret_value(item: Item, content_type: str, pfx: bytes | None = None) -> str
     key_pem = item.key.key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode("ascii")
-    certs = "".join(c.cert.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in (item.leaf, *item.chain))
+    certs = "".join(
+        c.cert.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in (item.leaf, *item.chain)
+    )
     return (key_pem + certs).replace("\r\n", "\n")
 
 
@@ -257,7 +286,10 @@ def build(item: Item, vault: str, content_type: str) -> Bundle:
     pfx = None
     if content_type == PKCS12:
         pfx = build_pfx(
-            item.key.key, [c.cert for c in (item.leaf, *item.chain)], friendly_name=item.name,
-            profile=PfxProfile.AKV, salt_seed=item.leaf.der,
+            item.key.key,
+            [c.cert for c in (item.leaf, *item.chain)],
+            friendly_name=item.name,
+            profile=PfxProfile.AKV,
+            salt_seed=item.leaf.der,
         )
     return render_bundle(item, vault, content_type, secret_value(item, content_type, pfx))

@@ -38,10 +38,13 @@ def cert_view(rec: CertRecord) -> dict[str, Any]:
     kty, size, crv = describe_key(cert.public_key())
     sha1 = hashlib.sha1(rec.der).digest()
     return {
-        "subject": _name(cert.subject), "issuer": _name(cert.issuer),
+        "subject": _name(cert.subject),
+        "issuer": _name(cert.issuer),
         "serial": format(cert.serial_number, "x"),
-        "not_before": iso(cert.not_valid_before_utc), "not_after": iso(cert.not_valid_after_utc),
-        "sha1": sha1.hex().upper(), "sha256": hashlib.sha256(rec.der).hexdigest().upper(),
+        "not_before": iso(cert.not_valid_before_utc),
+        "not_after": iso(cert.not_valid_after_utc),
+        "sha1": sha1.hex().upper(),
+        "sha256": hashlib.sha256(rec.der).hexdigest().upper(),
         "x5t": base64.urlsafe_b64encode(sha1).rstrip(b"=").decode(),
         "key": {"kty": kty, "size": size, "crv": crv},
         "dns_names": dns_names(cert),
@@ -50,11 +53,19 @@ def cert_view(rec: CertRecord) -> dict[str, Any]:
 
 def item_view(item: Item) -> dict[str, Any]:
     return {
-        "name": item.name, "status": str(item.status), "sources": list(item.sources),
+        "name": item.name,
+        "status": str(item.status),
+        "sources": list(item.sources),
         "has_private_key": item.key is not None,
         "certificate": cert_view(item.leaf),
-        "chain": [{"subject": _name(c.cert.subject), "sha1": hashlib.sha1(c.der).hexdigest().upper(),
-                   "source": c.source} for c in item.chain],
+        "chain": [
+            {
+                "subject": _name(c.cert.subject),
+                "sha1": hashlib.sha1(c.der).hexdigest().upper(),
+                "source": c.source,
+            }
+            for c in item.chain
+        ],
         "findings": [f.as_dict() for f in item.findings],
         "tags": dict(item.tags),
     }
@@ -66,8 +77,14 @@ def document(result: Result) -> dict[str, Any]:
         "evaluated_at": iso(result.evaluated_at),
         "summary": summary(result),
         "files": [
-            {"path": f.path, "format": str(f.format), "status": f.status, "reason": f.reason,
-             "items": list(f.items), "findings": [x.as_dict() for x in f.findings]}
+            {
+                "path": f.path,
+                "format": str(f.format),
+                "status": f.status,
+                "reason": f.reason,
+                "items": list(f.items),
+                "findings": [x.as_dict() for x in f.findings],
+            }
             for f in result.files
         ],
         "items": [item_view(i) for i in result.items],
@@ -84,8 +101,10 @@ def render_text(result: Result) -> str:
     lines = []
     for item in result.items:
         cert = item.leaf.cert
-        lines.append(f"{item.status.value.upper():8} {item.name}  ({_name(cert.subject)}, "
-                     f"expires {cert.not_valid_after_utc:%Y-%m-%d})")
+        lines.append(
+            f"{item.status.value.upper():8} {item.name}  ({_name(cert.subject)}, "
+            f"expires {cert.not_valid_after_utc:%Y-%m-%d})"
+        )
         lines.extend(_finding_line(f) for f in item.findings)
     file_findings = [f for r in result.files for f in r.findings]
     if file_findings:

@@ -15,8 +15,11 @@ def _env() -> Any:
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
     return Environment(
-        loader=PackageLoader("certpipe", "templates"), autoescape=True, undefined=StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=PackageLoader("certpipe", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
 
 
@@ -27,22 +30,40 @@ def view_model(result: Result, title: str = "certpipe report") -> dict[str, Any]
         cert = item.leaf.cert
         kty, size, crv = describe_key(cert.public_key())
         days_left = (cert.not_valid_after_utc - result.evaluated_at).days
-        rows.append({
-            "name": item.name, "subject": subject(cert), "sans": dns_names(cert),
-            "key": f"{kty} {crv or size}" if kty != "RSA" else f"RSA {size}",
-            "expires": f"{cert.not_valid_after_utc:%Y-%m-%d}", "days_left": days_left,
-            "chain_length": len(item.chain), "sources": list(item.sources), "status": str(item.status),
-            "findings": [{"rule": f.rule, "severity": str(f.severity), "message": f.message}
-                         for f in item.findings],
-        })
+        rows.append(
+            {
+                "name": item.name,
+                "subject": subject(cert),
+                "sans": dns_names(cert),
+                "key": f"{kty} {crv or size}" if kty != "RSA" else f"RSA {size}",
+                "expires": f"{cert.not_valid_after_utc:%Y-%m-%d}",
+                "days_left": days_left,
+                "chain_length": len(item.chain),
+                "sources": list(item.sources),
+                "status": str(item.status),
+                "findings": [
+                    {"rule": f.rule, "severity": str(f.severity), "message": f.message} for f in item.findings
+                ],
+            }
+        )
     files = [
-        {"path": f.path, "format": str(f.format), "status": f.status, "reason": f.reason or "",
-         "findings": [{"rule": x.rule, "severity": str(x.severity), "message": x.message} for x in f.findings]}
+        {
+            "path": f.path,
+            "format": str(f.format),
+            "status": f.status,
+            "reason": f.reason or "",
+            "findings": [
+                {"rule": x.rule, "severity": str(x.severity), "message": x.message} for x in f.findings
+            ],
+        }
         for f in result.files
     ]
     return {
-        "title": title, "evaluated_at": iso(result.evaluated_at), "summary": summary(result),
-        "items": rows, "problem_files": [f for f in files if f["findings"]],
+        "title": title,
+        "evaluated_at": iso(result.evaluated_at),
+        "summary": summary(result),
+        "items": rows,
+        "problem_files": [f for f in files if f["findings"]],
         "skipped_files": [f for f in files if f["status"] == "skipped"],
     }
 

@@ -23,7 +23,9 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
     for item in result.items:
         o = by_name.get(item.name)
         entry: dict[str, Any] = {
-            "name": item.name, "status": str(item.status), "sources": list(item.sources),
+            "name": item.name,
+            "status": str(item.status),
+            "sources": list(item.sources),
             "subject": item.leaf.cert.subject.rfc4514_string(),
             "not_after": iso(item.leaf.cert.not_valid_after_utc),
             "sha1": hashlib.sha1(item.leaf.der).hexdigest().upper(),
@@ -32,13 +34,24 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
         }
         items.append(entry)
     files = [
-        {"path": f.path, "format": str(f.format), "status": f.status, "reason": f.reason, "items": list(f.items),
-         "findings": [x.as_dict() for x in f.findings]}
+        {
+            "path": f.path,
+            "format": str(f.format),
+            "status": f.status,
+            "reason": f.reason,
+            "items": list(f.items),
+            "findings": [x.as_dict() for x in f.findings],
+        }
         for f in result.files
     ]
     doc = {
-        "version": MANIFEST_VERSION, "evaluated_at": iso(result.evaluated_at), "vault": vault,
-        "content_type": content_type, "summary": summary(result), "items": items, "files": files,
+        "version": MANIFEST_VERSION,
+        "evaluated_at": iso(result.evaluated_at),
+        "vault": vault,
+        "content_type": content_type,
+        "summary": summary(result),
+        "items": items,
+        "files": files,
     }
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -54,8 +67,16 @@ def render_csv(result: Result) -> bytes:
             w.writerow([f.path, "", f.status, "", "", ""])
         for name in f.items:
             item = by_name[name]
-            w.writerow([f.path, item.name, str(item.status), item.leaf.cert.subject.rfc4514_string(),
-                        iso(item.leaf.cert.not_valid_after_utc), hashlib.sha1(item.leaf.der).hexdigest().upper()])
+            w.writerow(
+                [
+                    f.path,
+                    item.name,
+                    str(item.status),
+                    item.leaf.cert.subject.rfc4514_string(),
+                    iso(item.leaf.cert.not_valid_after_utc),
+                    hashlib.sha1(item.leaf.der).hexdigest().upper(),
+                ]
+            )
     return buf.getvalue().encode("utf-8")
 
 
@@ -76,8 +97,8 @@ def render_import_sh(outcomes: Sequence[Any], content_type: str) -> bytes:
         'tmp="$(mktemp -d)"; trap \'rm -rf "$tmp"\' EXIT',
         "import_one() {",
         '  local name="$1" file="$tmp/$1.' + flag + '"',
-        "  python3 -c 'import base64,json,sys; d=json.load(open(sys.argv[1])); v=d[\"value\"]; "
-        "sys.stdout.buffer.write(base64.b64decode(v) if d[\"contentType\"]==\"application/x-pkcs12\" else v.encode())' "
+        '  python3 -c \'import base64,json,sys; d=json.load(open(sys.argv[1])); v=d["value"]; '
+        'sys.stdout.buffer.write(base64.b64decode(v) if d["contentType"]=="application/x-pkcs12" else v.encode())\' '
         '"$here/$name/secret.json" > "$file"',
         '  chmod 600 "$file"',
         '  az keyvault certificate import --vault-name "$VAULT" -n "$name" -f "$file" --output none',
@@ -101,14 +122,14 @@ def render_import_ps1(outcomes: Sequence[Any], content_type: str) -> bytes:
         "New-Item -ItemType Directory -Path $tmp | Out-Null",
         "try {",
         "  foreach ($name in @(" + ", ".join(f"'{n}'" for n in _ready_names(outcomes)) + ")) {",
-        "    $secret = Get-Content -Raw (Join-Path $here \"$name/secret.json\") | ConvertFrom-Json",
-        f"    $file = Join-Path $tmp \"$name.{ext}\"",
+        '    $secret = Get-Content -Raw (Join-Path $here "$name/secret.json") | ConvertFrom-Json',
+        f'    $file = Join-Path $tmp "$name.{ext}"',
         "    if ($secret.contentType -eq 'application/x-pkcs12') {",
         "      [IO.File]::WriteAllBytes($file, [Convert]::FromBase64String($secret.value))",
         "    } else { [IO.File]::WriteAllText($file, $secret.value) }",
         "    az keyvault certificate import --vault-name $env:VAULT -n $name -f $file --output none",
-        "    if ($LASTEXITCODE -ne 0) { throw \"import of $name failed\" }",
-        "    Write-Output \"imported $name\"",
+        '    if ($LASTEXITCODE -ne 0) { throw "import of $name failed" }',
+        '    Write-Output "imported $name"',
         "  }",
         "} finally { Remove-Item -Recurse -Force $tmp }",
     ]

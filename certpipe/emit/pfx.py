@@ -92,6 +92,7 @@ def _pbkdf2_sha256(password: bytes, salt: bytes, iterations: int, size: int) -> 
 _cached_pkcs12_kdf = functools.lru_cache(maxsize=64)(pkcs12_kdf)
 _cached_pbkdf2_sha256 = functools.lru_cache(maxsize=16)(_pbkdf2_sha256)
 
+
 def _pad(data: bytes, block: int) -> bytes:
     """PKCS#7 padding (RFC 5652 6.3)."""
     count = block - len(data) % block

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import re
@@ -78,7 +79,9 @@ def _inside(folder: Path, out_dir: Path) -> None:
     """A folder planted as a symlink inside --out must not carry writes elsewhere."""
     real, top = os.path.realpath(folder), os.path.realpath(out_dir)
     if real != top and not real.startswith(top + os.sep):
-        raise FileExistsError(f"{folder} leads out of the output folder (a symlink?); refusing to write there")
+        raise FileExistsError(
+            f"{folder} leads out of the output folder (a symlink?); refusing to write there"
+        )
 
 
 def write_user_file(target: Path, data: bytes) -> None:
@@ -93,7 +96,12 @@ def write_user_file(target: Path, data: bytes) -> None:
 
 
 def write_file(
-    target: Path, data: bytes, *, secret: bool = False, force: bool = False, overwrite: bool = True,
+    target: Path,
+    data: bytes,
+    *,
+    secret: bool = False,
+    force: bool = False,
+    overwrite: bool = True,
     mode: int | None = None,
 ) -> WriteStatus:
     """Write one file atomically (temp file + rename); mode 0600 when it holds a secret."""
@@ -109,10 +117,8 @@ def write_file(
             fh.write(data)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
     return WriteStatus.WRITTEN
 

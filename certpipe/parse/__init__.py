@@ -26,9 +26,13 @@ def parse(
             from .pkcs12 import parse_pkcs12
 
             return parse_akv_json(
-                detected.data, path, passwords,
+                detected.data,
+                path,
+                passwords,
                 lambda data, src, pw: parse_pkcs12(data, src, pw, max_iterations),
-                lambda data, src, pw: parse_pem(data.decode("utf-8", "replace"), src, pw, Format.PEM, max_iterations),
+                lambda data, src, pw: parse_pem(
+                    data.decode("utf-8", "replace"), src, pw, Format.PEM, max_iterations
+                ),
             )
         if detected.kind == Kind.DER:
             if detected.format is Format.PKCS12:
@@ -42,4 +46,3 @@ def parse(
         pass
     reason = detected.reason or "nested too deeply to be read"
     return Parsed(path, Format.UNKNOWN, findings=(UNREADABLE_INPUT.finding(f"{path}: {reason}.", path),))
-

@@ -17,12 +17,20 @@ T = TypeVar("T")
 
 # What a cryptography loader raises for data it cannot read.
 LOAD_ERRORS = (
-    ValueError, TypeError, UnsupportedAlgorithm, IndexError, OverflowError, x509.InvalidVersion,
-    x509.DuplicateExtension, x509.UnsupportedGeneralNameType,
+    ValueError,
+    TypeError,
+    UnsupportedAlgorithm,
+    IndexError,
+    OverflowError,
+    x509.InvalidVersion,
+    x509.DuplicateExtension,
+    x509.UnsupportedGeneralNameType,
 )
 
 
-def cert_record(der: bytes, source: str, line: int | None = None, friendly_name: str | None = None) -> CertRecord:
+def cert_record(
+    der: bytes, source: str, line: int | None = None, friendly_name: str | None = None
+) -> CertRecord:
     """Load a DER certificate (raises InputError)."""
     try:
         der, cert = load_certificate(der)
@@ -46,7 +54,11 @@ def check_certificate(cert: x509.Certificate) -> None:
 
 
 def key_record(
-    key: PrivateKeyTypes, source: str, origin: KeyOrigin, line: int | None = None, friendly_name: str | None = None
+    key: PrivateKeyTypes,
+    source: str,
+    origin: KeyOrigin,
+    line: int | None = None,
+    friendly_name: str | None = None,
 ) -> KeyRecord:
     """Wrap a loaded key, after the cheap consistency check the fast loader skipped."""
     from .keycheck import check_rsa_consistency
@@ -101,7 +113,10 @@ def pbe_cost(epki_der: bytes, max_iterations: int) -> int:
 
 
 def with_passwords(
-    load: Callable[[bytes | None], T], passwords: Sequence[bytes | None], what: str, cost: int = 1,
+    load: Callable[[bytes | None], T],
+    passwords: Sequence[bytes | None],
+    what: str,
+    cost: int = 1,
     max_iterations: int = 2_000_000,
 ) -> T:
     """Call load(password) with each candidate until one works; PasswordError if none does.

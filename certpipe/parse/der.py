@@ -12,7 +12,9 @@ from ..models import Format, KeyOrigin, Parsed
 from .common import LOAD_ERRORS, cert_record, key_record, pbe_cost, reason, with_passwords
 
 
-def parse_der(der: bytes, source: str, passwords: Sequence[bytes | None], max_iterations: int = 2_000_000) -> Parsed:
+def parse_der(
+    der: bytes, source: str, passwords: Sequence[bytes | None], max_iterations: int = 2_000_000
+) -> Parsed:
     """One DER object: certificate first, then the key encodings."""
     try:
         return Parsed(source, Format.DER, certs=(cert_record(der, source),))
@@ -21,6 +23,7 @@ def parse_der(der: bytes, source: str, passwords: Sequence[bytes | None], max_it
     origin = _key_origin(der)
     try:
         if origin is KeyOrigin.ENCRYPTED_PKCS8:
+
             def load(password: bytes | None):  # type: ignore[no-untyped-def]
                 key = serialization.load_der_private_key(der, password, unsafe_skip_rsa_key_validation=True)
                 return key_record(key, source, origin)

@@ -26,9 +26,22 @@ _KEY_LABELS = {
 }
 # Blocks that are understood and carry nothing to import.
 _IGNORED = frozenset(
-    {"EC PARAMETERS", "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST", "PUBLIC KEY", "RSA PUBLIC KEY",
-     "X509 CRL", "DH PARAMETERS", "ENCRYPTED PRIVATE KEY INFO", "DSA PUBLIC KEY", "EC PUBLIC KEY",
-     "DSA PARAMETERS", "X9.42 DH PARAMETERS", "PARAMETERS", "OPENSSH PUBLIC KEY"}
+    {
+        "EC PARAMETERS",
+        "CERTIFICATE REQUEST",
+        "NEW CERTIFICATE REQUEST",
+        "PUBLIC KEY",
+        "RSA PUBLIC KEY",
+        "X509 CRL",
+        "DH PARAMETERS",
+        "ENCRYPTED PRIVATE KEY INFO",
+        "DSA PUBLIC KEY",
+        "EC PUBLIC KEY",
+        "DSA PARAMETERS",
+        "X9.42 DH PARAMETERS",
+        "PARAMETERS",
+        "OPENSSH PUBLIC KEY",
+    }
 )
 
 
@@ -36,7 +49,10 @@ MAX_BLOCKS = 10_000
 
 
 def parse_pem(
-    text: str, source: str, passwords: Sequence[bytes | None], fmt: Format = Format.PEM,
+    text: str,
+    source: str,
+    passwords: Sequence[bytes | None],
+    fmt: Format = Format.PEM,
     max_iterations: int = 2_000_000,
 ) -> Parsed:
     """Every block of a PEM file, each problem a finding on the block's line."""
@@ -51,9 +67,13 @@ def parse_pem(
         line += text.count("\n", counted, start)  # counted incrementally: linear in the file size
         counted = start
         if number >= MAX_BLOCKS:
-            findings.append(UNREADABLE_INPUT.finding(
-                f"{source}: line {line}: more than {MAX_BLOCKS} PEM blocks; the rest were not read.", source, line
-            ))
+            findings.append(
+                UNREADABLE_INPUT.finding(
+                    f"{source}: line {line}: more than {MAX_BLOCKS} PEM blocks; the rest were not read.",
+                    source,
+                    line,
+                )
+            )
             break
         if body_start is None:
             unterminated.append(line)
@@ -70,27 +90,37 @@ def parse_pem(
                 keys.append(_key(block, body, label, source, line, passwords, max_iterations))
             elif label in ("PKCS7", "CMS"):
                 der = _body_der(body)
-                certs.extend(cert_record(c.public_bytes(serialization.Encoding.DER), source, line)
-                             for c in _pkcs7(der))
+                certs.extend(
+                    cert_record(c.public_bytes(serialization.Encoding.DER), source, line) for c in _pkcs7(der)
+                )
             elif label not in _IGNORED:
-                findings.append(UNREADABLE_INPUT.finding(
-                    f"{source}: line {line}: PEM block '{label}' is not certificate or key material.", source, line
-                ))
+                findings.append(
+                    UNREADABLE_INPUT.finding(
+                        f"{source}: line {line}: PEM block '{label}' is not certificate or key material.",
+                        source,
+                        line,
+                    )
+                )
         except PasswordError as exc:
             findings.append(PASSWORD_REQUIRED.finding(f"{source}: line {line}: {exc}", source, line))
         except InputError as exc:
-            findings.append(UNREADABLE_INPUT.finding(
-                f"{source}: line {line}: {label} block is unreadable: {exc}.", source, line
-            ))
+            findings.append(
+                UNREADABLE_INPUT.finding(
+                    f"{source}: line {line}: {label} block is unreadable: {exc}.", source, line
+                )
+            )
     if number < 0 and not findings:
         at = text.count("\n", 0, max(text.find("-----BEGIN "), 0)) + 1
         unterminated.append(at)  # a BEGIN line cut short: no block at all
     if unterminated:
         more = f" (and {len(unterminated) - 1} more)" if len(unterminated) > 1 else ""
-        findings.append(UNREADABLE_INPUT.finding(
-            f"{source}: line {unterminated[0]}: PEM block without a matching END line (truncated?){more}.",
-            source, unterminated[0],
-        ))
+        findings.append(
+            UNREADABLE_INPUT.finding(
+                f"{source}: line {unterminated[0]}: PEM block without a matching END line (truncated?){more}.",
+                source,
+                unterminated[0],
+            )
+        )
     return Parsed(source, fmt, tuple(certs), tuple(keys), tuple(findings))
 
 
@@ -118,7 +148,12 @@ def _blocks(text: str) -> Iterator[tuple[str, int, int | None, int]]:
 
 
 def _key(
-    block: str, body: str, label: str, source: str, line: int, passwords: Sequence[bytes | None],
+    block: str,
+    body: str,
+    label: str,
+    source: str,
+    line: int,
+    passwords: Sequence[bytes | None],
     max_iterations: int,
 ) -> KeyRecord:
     origin = _KEY_LABELS[label]

@@ -173,7 +173,9 @@ class _Pbe:
             raise ValueError(f"{self.name} ciphertext of {len(ciphertext)} bytes is not whole blocks")
         if self.cipher.startswith("rc2") and len(ciphertext) > _RC2_MAX_BYTES:
             # RC2 runs in Python (~3 s per MiB); real RC2 certificate safes are a few KiB.
-            raise _Limit(f"an RC2-encrypted safe of {len(ciphertext)} bytes is above the {_RC2_MAX_BYTES}-byte limit")
+            raise _Limit(
+                f"an RC2-encrypted safe of {len(ciphertext)} bytes is above the {_RC2_MAX_BYTES}-byte limit"
+            )
 
     def decrypt(self, ciphertext: bytes, secret: _Secret) -> bytes:
         """Decrypt and strictly unpad; _WrongKey if the padding is wrong."""
@@ -572,7 +574,9 @@ class _Reader:
             return None
         try:
             self.spend(bag.pbe.iterations * bag.pbe.derivations)
-            return serialization.load_der_private_key(bag.encoded, secret.raw, unsafe_skip_rsa_key_validation=True)
+            return serialization.load_der_private_key(
+                bag.encoded, secret.raw, unsafe_skip_rsa_key_validation=True
+            )
         except (ValueError, TypeError, UnsupportedAlgorithm):
             return None
 

@@ -26,11 +26,15 @@ def validate(items: Sequence[Item], ctx: Context) -> tuple[Item, ...]:
         for rule in ITEM_RULES:
             try:
                 found.extend(rule.check(item, ctx))
-            except Exception as exc:  # noqa: BLE001 - a certificate odd enough to break a rule is a finding
-                found.append(catalog.UNREADABLE_INPUT.finding(
-                    f"{item.leaf.source}: the certificate could not be checked for {rule.rule.slug} "
-                    f"({type(exc).__name__}).", item.leaf.source, item.leaf.line,
-                ))
+            except Exception as exc:
+                found.append(
+                    catalog.UNREADABLE_INPUT.finding(
+                        f"{item.leaf.source}: the certificate could not be checked for {rule.rule.slug} "
+                        f"({type(exc).__name__}).",
+                        item.leaf.source,
+                        item.leaf.line,
+                    )
+                )
         found.extend(conflicts.get(item.name, ()))
         out.append(replace(item, findings=tuple(found)))
     return tuple(out)
@@ -43,9 +47,11 @@ def file_findings(parsed: Sequence[Parsed]) -> tuple[Finding, ...]:
     for p in parsed:
         for key in p.keys:
             if key.origin in plain:
-                out.append(catalog.UNENCRYPTED_KEY.finding(
-                    f"{key.source}: a private key is stored unencrypted.", key.source, key.line
-                ))
+                out.append(
+                    catalog.UNENCRYPTED_KEY.finding(
+                        f"{key.source}: a private key is stored unencrypted.", key.source, key.line
+                    )
+                )
     return tuple(out)
 
 
@@ -68,10 +74,13 @@ def _conflicts(items: Sequence[Item]) -> dict[str, tuple[Finding, ...]]:
     for key, (names, others, item) in shared.items():
         listed = ", ".join(sorted(others)[:3]) + (" and others" if len(others) > 3 else "")
         what = names[0] if len(names) == 1 else f"{names[0]} (and {len(names) - 1} more names)"
-        out[key] = (catalog.CONFLICTING_CERTS.finding(
-            f"{item.leaf.source}: {what} is also claimed by {listed}; keep one certificate per name.",
-            item.leaf.source, item.leaf.line,
-        ),)
+        out[key] = (
+            catalog.CONFLICTING_CERTS.finding(
+                f"{item.leaf.source}: {what} is also claimed by {listed}; keep one certificate per name.",
+                item.leaf.source,
+                item.leaf.line,
+            ),
+        )
     return out
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -63,8 +63,12 @@ class NoPrivateKey:
 
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
         if item.key is None and not any(f.rule == catalog.KEY_MISMATCH.slug for f in item.findings):
-            yield _f(self.rule, item, f"{item.leaf.source}: no private key in the input matches "
-                                      f"{subject(item.leaf.cert)}; AKV imports only certificates with their key.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: no private key in the input matches "
+                f"{subject(item.leaf.cert)}; AKV imports only certificates with their key.",
+            )
 
 
 class Validity:
@@ -75,13 +79,22 @@ class Validity:
         nb, na = cert.not_valid_before_utc, cert.not_valid_after_utc
         who = subject(cert)
         if ctx.at > na:
-            yield _f(catalog.EXPIRED, item, f"{item.leaf.source}: {who} expired on {na:%Y-%m-%d} "
-                                            f"({_days(ctx.at - na)} days ago); AKV refuses expired certificates.")
+            yield _f(
+                catalog.EXPIRED,
+                item,
+                f"{item.leaf.source}: {who} expired on {na:%Y-%m-%d} "
+                f"({_days(ctx.at - na)} days ago); AKV refuses expired certificates.",
+            )
         elif ctx.at < nb:
-            yield _f(catalog.NOT_YET_VALID, item, f"{item.leaf.source}: {who} is not valid until {nb:%Y-%m-%d}.")
+            yield _f(
+                catalog.NOT_YET_VALID, item, f"{item.leaf.source}: {who} is not valid until {nb:%Y-%m-%d}."
+            )
         elif na - ctx.at <= dt.timedelta(days=ctx.expiry_warn_days):
-            yield _f(catalog.EXPIRING_SOON, item, f"{item.leaf.source}: {who} expires on {na:%Y-%m-%d}, "
-                                                  f"in {_days(na - ctx.at)} days.")
+            yield _f(
+                catalog.EXPIRING_SOON,
+                item,
+                f"{item.leaf.source}: {who} expires on {na:%Y-%m-%d}, in {_days(na - ctx.at)} days.",
+            )
 
 
 class UnsupportedKey:
@@ -92,8 +105,12 @@ class UnsupportedKey:
         ok = (kty == "RSA" and size in RSA_SIZES) or (kty == "EC" and crv in EC_CURVES.values())
         if not ok:
             what = f"RSA {size}" if kty == "RSA" else f"EC {crv or size}" if kty == "EC" else (crv or kty)
-            yield _f(self.rule, item, f"{item.leaf.source}: the key of {subject(item.leaf.cert)} is {what}; AKV "
-                                      "holds only RSA 2048/3072/4096 and EC P-256/P-384/P-521/P-256K keys.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: the key of {subject(item.leaf.cert)} is {what}; AKV "
+                "holds only RSA 2048/3072/4096 and EC P-256/P-384/P-521/P-256K keys.",
+            )
 
 
 class WeakSignature:
@@ -109,8 +126,12 @@ class WeakSignature:
             except Exception:
                 algo = None
             if isinstance(algo, hashes.MD5 | hashes.SHA1):
-                yield _f(self.rule, item, f"{rec.source}: {subject(cert)} is signed with {algo.name.upper()}, "
-                                          "which is forgeable and rejected by browsers.")
+                yield _f(
+                    self.rule,
+                    item,
+                    f"{rec.source}: {subject(cert)} is signed with {algo.name.upper()}, "
+                    "which is forgeable and rejected by browsers.",
+                )
 
 
 class ChainRules:
@@ -123,17 +144,30 @@ class ChainRules:
         from .trust import TrustStore, is_self_signed, name_key
 
         top = item.chain[-1].cert if item.chain else item.leaf.cert
-        anchors = ctx.all_anchors or (ctx.anchors or TrustStore.empty()).merged(ctx.well_known or TrustStore.empty())
+        anchors = ctx.all_anchors or (ctx.anchors or TrustStore.empty()).merged(
+            ctx.well_known or TrustStore.empty()
+        )
         # A root whose own signature cannot be verified (MD5, an unsupported algorithm) still ends the
         # chain: completeness is about what is given, not about that signature.
         self_issued = name_key(top.subject) == name_key(top.issuer)
-        if not (self_issued or is_self_signed(top)) and anchors.issuer_of(top) is None and not anchors.contains(top):
+        if (
+            not (self_issued or is_self_signed(top))
+            and anchors.issuer_of(top) is None
+            and not anchors.contains(top)
+        ):
             where = f"stops at {subject(top)}, whose issuer" if item.chain else "has no issuer in the input:"
-            yield _f(self.rule, item, f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} {where} "
-                                      f"{top.issuer.rfc4514_string()} is neither given nor a known root "
-                                      "(add it, or pass its root with --trust).")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: the chain of {subject(item.leaf.cert)} {where} "
+                f"{top.issuer.rfc4514_string()} is neither given nor a known root "
+                "(add it, or pass its root with --trust).",
+            )
         for slug, message in verify_path(
-            item.leaf.cert, [c.cert for c in item.chain], at=ctx.at, anchors=anchors,
+            item.leaf.cert,
+            [c.cert for c in item.chain],
+            at=ctx.at,
+            anchors=anchors,
             explicit_trust=ctx.explicit_trust,
         ):
             if slug == catalog.UNTRUSTED_ROOT.slug and ctx.anchors is not None and ctx.anchors.contains(top):
@@ -143,8 +177,10 @@ class ChainRules:
 
 class KeyFormat:
     rule = catalog.KEY_FORMAT
-    _NAMES = {
-        KeyOrigin.PKCS1: "PKCS#1", KeyOrigin.SEC1: "SEC1", KeyOrigin.ENCRYPTED_PKCS8: "encrypted PKCS#8",
+    _NAMES: ClassVar[dict[KeyOrigin, str]] = {
+        KeyOrigin.PKCS1: "PKCS#1",
+        KeyOrigin.SEC1: "SEC1",
+        KeyOrigin.ENCRYPTED_PKCS8: "encrypted PKCS#8",
         KeyOrigin.LEGACY_ENCRYPTED: "legacy encrypted PEM",
     }
 
@@ -152,7 +188,9 @@ class KeyFormat:
         if item.key is not None and item.key.origin in self._NAMES:
             yield self.rule.finding(
                 f"{item.key.source}: the key is {self._NAMES[item.key.origin]}; it is emitted as plain PKCS#8, "
-                "the only form AKV accepts.", item.key.source, item.key.line,
+                "the only form AKV accepts.",
+                item.key.source,
+                item.key.line,
             )
 
 
@@ -164,8 +202,12 @@ class SecretSize:
             return
         size = estimate_secret_size(item, ctx.content_type)
         if size > SECRET_LIMIT:
-            yield _f(self.rule, item, f"{item.leaf.source}: the secret for {subject(item.leaf.cert)} would be about "
-                                      f"{size} bytes, above AKV's {SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: the secret for {subject(item.leaf.cert)} would be about "
+                f"{size} bytes, above AKV's {SECRET_LIMIT}-byte limit; shorten the chain or the certificate (fewer SANs).",
+            )
 
 
 def estimate_secret_size(item: Item, content_type: str) -> int:
@@ -194,8 +236,12 @@ class MissingSan:
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
         cert = item.leaf.cert
         if ext(cert, ExtensionOID.SUBJECT_ALTERNATIVE_NAME) is None and not is_ca(cert):
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} has no subjectAltName; clients match "
-                                      "hostnames only against SANs.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(cert)} has no subjectAltName; clients match "
+                "hostnames only against SANs.",
+            )
 
 
 def _has_server_auth(cert: x509.Certificate) -> bool:
@@ -209,7 +255,11 @@ class LeafIsCa:
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
         cert = item.leaf.cert
         if is_ca(cert) and (_has_server_auth(cert) or dns_names(cert)):
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} serves hostnames but is marked CA:TRUE.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(cert)} serves hostnames but is marked CA:TRUE.",
+            )
 
 
 class WeakKey:
@@ -217,9 +267,15 @@ class WeakKey:
 
     def check(self, item: Item, ctx: Context) -> Iterator[Finding]:
         kty, size, _ = describe_key(item.leaf.cert.public_key())
-        if (kty in ("RSA", "DSA") and size is not None and size < 2048) or (kty == "EC" and (size or 0) < 256):
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(item.leaf.cert)} has a {kty} {size}-bit key, "
-                                      "below the 2048-bit RSA / P-256 minimum.")
+        if (kty in ("RSA", "DSA") and size is not None and size < 2048) or (
+            kty == "EC" and (size or 0) < 256
+        ):
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(item.leaf.cert)} has a {kty} {size}-bit key, "
+                "below the 2048-bit RSA / P-256 minimum.",
+            )
 
 
 class ValidityTooLong:
@@ -233,8 +289,12 @@ class ValidityTooLong:
         )
         days = (cert.not_valid_after_utc - cert.not_valid_before_utc).days
         if public and _has_server_auth(cert) and days > PUBLIC_TLS_MAX_DAYS:
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} is publicly trusted and valid for "
-                                      f"{days} days; browsers reject TLS certificates valid over 398 days.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(cert)} is publicly trusted and valid for "
+                f"{days} days; browsers reject TLS certificates valid over 398 days.",
+            )
 
 
 class TlsUsage:
@@ -248,17 +308,29 @@ class TlsUsage:
         if isinstance(eku, x509.ExtendedKeyUsage) and not (
             ExtendedKeyUsageOID.SERVER_AUTH in eku or ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in eku
         ):
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} names hosts but its extended key usage "
-                                      "lacks serverAuth.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(cert)} names hosts but its extended key usage "
+                "lacks serverAuth.",
+            )
         ku = ext(cert, ExtensionOID.KEY_USAGE)
         if isinstance(ku, x509.KeyUsage):
             is_rsa = isinstance(cert.public_key(), rsa.RSAPublicKey)
-            fits = ku.digital_signature or (is_rsa and ku.key_encipherment) or (not is_rsa and ku.key_agreement)
+            fits = (
+                ku.digital_signature or (is_rsa and ku.key_encipherment) or (not is_rsa and ku.key_agreement)
+            )
             if not fits:
-                yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} names hosts but its key usage allows "
-                                          "neither digitalSignature nor key exchange.")
+                yield _f(
+                    self.rule,
+                    item,
+                    f"{item.leaf.source}: {subject(cert)} names hosts but its key usage allows "
+                    "neither digitalSignature nor key exchange.",
+                )
             elif ku.key_cert_sign:
-                yield _f(self.rule, item, f"{item.leaf.source}: {subject(cert)} is a TLS leaf with keyCertSign.")
+                yield _f(
+                    self.rule, item, f"{item.leaf.source}: {subject(cert)} is a TLS leaf with keyCertSign."
+                )
 
 
 class BadSerial:
@@ -268,11 +340,26 @@ class BadSerial:
         serial = item.leaf.cert.serial_number
         length = (serial.bit_length() + 8) // 8 if serial > 0 else 1  # DER INTEGER octets, sign bit included
         if serial <= 0 or length > 20:
-            yield _f(self.rule, item, f"{item.leaf.source}: {subject(item.leaf.cert)} has serial {serial:#x}; "
-                                      "RFC 5280 4.1.2.2 wants a positive serial of at most 20 octets.")
+            yield _f(
+                self.rule,
+                item,
+                f"{item.leaf.source}: {subject(item.leaf.cert)} has serial {serial:#x}; "
+                "RFC 5280 4.1.2.2 wants a positive serial of at most 20 octets.",
+            )
 
 
 ITEM_RULES: tuple[ItemRule, ...] = (
-    NoPrivateKey(), Validity(), UnsupportedKey(), WeakSignature(), ChainRules(), KeyFormat(), SecretSize(),
-    MissingSan(), LeafIsCa(), WeakKey(), ValidityTooLong(), TlsUsage(), BadSerial(),
+    NoPrivateKey(),
+    Validity(),
+    UnsupportedKey(),
+    WeakSignature(),
+    ChainRules(),
+    KeyFormat(),
+    SecretSize(),
+    MissingSan(),
+    LeafIsCa(),
+    WeakKey(),
+    ValidityTooLong(),
+    TlsUsage(),
+    BadSerial(),
 )
