@@ -9,6 +9,7 @@ out of the tree are not followed unless asked.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -42,6 +43,7 @@ CERT_SUFFIXES = frozenset(
 )
 VCS_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"})
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SNIFF = 512
 
 
@@ -250,6 +252,4 @@ def shown_path(path: str) -> str:
     """A path as certpipe prints it: undecodable bytes as U+FFFD, control characters escaped, so a
     file name can neither break UTF-8 output nor forge lines or terminal escapes."""
     text = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        text = "".join(c if 32 <= ord(c) != 127 else f"\\x{ord(c):02x}" for c in text)
-    return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

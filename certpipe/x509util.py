@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
@@ -19,6 +21,7 @@ def ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> x509.ExtensionTyp
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # rules, messages, policy and manifests all ask, per item
 def subject(cert: x509.Certificate) -> str:
     return name_str(cert.subject) or "(empty subject)"
 

@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import re
 from typing import Any
 
 from ..models import CertRecord, Finding, Item, Result, Severity, Status
@@ -13,6 +14,7 @@ from ..x509util import describe_key, dns_names
 from ..x509util import name_str as _name
 
 SCHEMA_VERSION = 1
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def iso(when: dt.datetime) -> str:
@@ -117,9 +119,7 @@ def render_text(result: Result) -> str:
 def printable(text: str) -> str:
     """Control characters from certificate fields shown as \\xNN, so an input cannot forge output lines
     or send terminal escapes."""
-    if not any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
-        return text
-    return "".join(c if not (ord(c) < 32 or 127 <= ord(c) < 160) else f"\\x{ord(c):02x}" for c in text)
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def summary_line(result: Result) -> str:
