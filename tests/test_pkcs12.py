@@ -17,7 +17,6 @@ from pathlib import Path
 import cryptography_vectors
 import pytest
 from cryptography import x509
-from cryptography.hazmat.decrepit.ciphers.algorithms import RC2
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -27,7 +26,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from certpipe import asn1, pkcs12crypto
+from certpipe import asn1
 from certpipe.models import Format, KeyOrigin, Parsed
 from certpipe.parse import pkcs12 as reader
 from certpipe.parse.keycheck import check_rsa_consistency
@@ -702,40 +701,6 @@ def test_inconsistent_rsa_key_in_a_pfx_is_refused(rsa_key: rsa.RSAPrivateKey) ->
 
 
 # ---- RC2 (RFC 2268) ----
-
-
-RC2_VECTORS = [  # RFC 2268 section 5: key, effective bits, plaintext, ciphertext
-    ("0000000000000000", 63, "0000000000000000", "ebb773f993278eff"),
-    ("ffffffffffffffff", 64, "ffffffffffffffff", "278b27e42e2f0d49"),
-    ("3000000000000000", 64, "1000000000000001", "30649edf9be7d2c2"),
-    ("88", 64, "0000000000000000", "61a8a244adacccf0"),
-    ("88bca90e90875a", 64, "0000000000000000", "6ccf4308974c267f"),
-    ("88bca90e90875a7f0f79c384627bafb2", 64, "0000000000000000", "1a807d272bbe5db1"),
-    ("88bca90e90875a7f0f79c384627bafb2", 128, "0000000000000000", "2269552ab0f85ca6"),
-    (
-        "88bca90e90875a7f0f79c384627bafb216f80a6f85920584c42fceb0be255daf1e",
-        129,
-        "0000000000000000",
-        "5b78d3a43dfff1f1",
-    ),
-]
-
-
-@pytest.mark.parametrize(("key", "bits", "plain", "cipher"), RC2_VECTORS)
-def test_rc2_decrypts_rfc2268_vectors(key: str, bits: int, plain: str, cipher: str) -> None:
-    assert (
-        pkcs12crypto.rc2_cbc_decrypt(bytes.fromhex(key), bits, bytes(8), bytes.fromhex(cipher)).hex() == plain
-    )
-
-
-def test_rc2_128_agrees_with_cryptography() -> None:
-    rng = random.Random(2268)
-    for _ in range(20):
-        key, iv, data = rng.randbytes(16), rng.randbytes(8), rng.randbytes(64)
-        encryptor = Cipher(RC2(key), modes.CBC(iv)).encryptor()
-        assert (
-            pkcs12crypto.rc2_cbc_decrypt(key, 128, iv, encryptor.update(data) + encryptor.finalize()) == data
-        )
 
 
 # ---- files made by the OpenSSL CLI ----
