@@ -609,19 +609,22 @@ class _Reader:
         self.keys.append(KeyRecord(key, spki, self.source, KeyOrigin.PKCS12, friendly_name=bag.friendly_name))
 
 
-# The candidate that opened the last file is tried first on the next: an estate uses few passwords,
-# and each wrong candidate costs a full KDF run on the MAC. The order never changes which opens a file.
-_last_good: list[_Secret] = []
+# Candidates that opened earlier files are tried first, most recent first: an estate uses few
+# passwords, and each wrong candidate costs a full KDF run on the MAC. The order never changes which
+# candidate opens a file, only how many are tried before it.
+_recent: list[_Secret] = []
 
 
 def _recent_first(secrets: tuple[_Secret, ...]) -> tuple[_Secret, ...]:
-    if _last_good and _last_good[0] in secrets:
-        return (_last_good[0], *(s for s in secrets if s != _last_good[0]))
-    return secrets
+    known = [s for s in _recent if s in secrets]
+    return (*known, *(s for s in secrets if s not in known)) if known else secrets
 
 
 def _remember(secret: _Secret) -> None:
-    _last_good[:] = [secret]
+    if secret in _recent:
+        _recent.remove(secret)
+    _recent.insert(0, secret)
+    del _recent[16:]
 
 
 def parse_pkcs12(

@@ -76,25 +76,43 @@ class ChainIndex:
             self._by_name.setdefault(name_key(cert.subject), []).append(cert)
         for candidates in self._by_name.values():
             candidates.sort(key=_der)  # ties between equal-ranked issuers break the same way every run
+        self._above: dict[x509.Certificate, tuple[x509.Certificate, ...]] = {}
 
     def chain_of(self, leaf: x509.Certificate) -> tuple[x509.Certificate, ...]:
         """The certificates of the pool above leaf, its issuer first, up to a self-signed root."""
+        issuer = self._issuer(leaf, {leaf})
+        if issuer is None:
+            return ()
+        # Every leaf under one intermediate shares what lies above it: build that once.
+        above = self._above.get(issuer)
+        if above is None:
+            above = self._above[issuer] = self._walk(issuer)
+        if leaf in above:  # only a loop back through the leaf itself, which a walk from the leaf stops
+            return self._walk(leaf)
+        return (issuer, *above)[:MAX_CHAIN]
+
+    def _issuer(self, cert: x509.Certificate, seen: set[x509.Certificate]) -> x509.Certificate | None:
+        if is_self_signed(cert):
+            return None
+        candidates = [c for c in self._by_name.get(name_key(cert.issuer), ()) if c not in seen]
+        if not candidates:
+            return None
+        if len(candidates) > MAX_CANDIDATES:
+            # Many certificates sharing one name (hostile, or a messy share): rank only those whose key
+            # identifier fits, and a bounded number of them, so building stays linear.
+            fitting = [c for c in candidates if _aki_matches(cert, c)]
+            candidates = (fitting or candidates)[:MAX_CANDIDATES]
+        return min(candidates, key=lambda c: _issuer_rank(cert, c, self._anchors))
+
+    def _walk(self, leaf: x509.Certificate) -> tuple[x509.Certificate, ...]:
         seen = {leaf}
         chain: list[x509.Certificate] = []
-        current = leaf
-        while not is_self_signed(current) and len(chain) < MAX_CHAIN:
-            candidates = [c for c in self._by_name.get(name_key(current.issuer), ()) if c not in seen]
-            if not candidates:
-                break
-            if len(candidates) > MAX_CANDIDATES:
-                # Many certificates sharing one name (hostile, or a messy share): rank only those whose
-                # key identifier fits, and a bounded number of them, so building stays linear.
-                fitting = [c for c in candidates if _aki_matches(current, c)]
-                candidates = (fitting or candidates)[:MAX_CANDIDATES]
-            child = current
-            current = min(candidates, key=lambda c: _issuer_rank(child, c, self._anchors))
-            seen.add(current)
-            chain.append(current)
+        current: x509.Certificate | None = leaf
+        while len(chain) < MAX_CHAIN and current is not None:
+            current = self._issuer(current, seen)
+            if current is not None:
+                seen.add(current)
+                chain.append(current)
         return tuple(chain)
 
 
