@@ -376,10 +376,6 @@ def convert(
     return result, tuple(all_outcomes)
 
 
-def names_map(rows: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(rows.items()))
-
-
 @dataclass(frozen=True, slots=True)
 class ExportSettings:
     target: str
