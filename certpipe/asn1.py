@@ -404,3 +404,21 @@ def explicit(number: int, *items: bytes) -> bytes:
 def implicit(number: int, contents: bytes, *, constructed: bool = False) -> bytes:
     """[number] IMPLICIT: a context tag replacing the tag of an element with these contents."""
     return encode_tlv(CONTEXT, number, constructed, contents)
+
+
+def sequence_contents(der: bytes) -> bytes | None:
+    """What follows an outer SEQUENCE header (for sniffing a format by its first elements), or None.
+
+    Only the header is checked; BER indefinite length is accepted (some PFX writers use it).
+    """
+    if len(der) < 2 or der[0] != 0x30:
+        return None
+    first = der[1]
+    if first < 0x80:
+        return der[2:]
+    n = first & 0x7F
+    if n == 0:
+        return der[2:]
+    if n > 4 or len(der) < 2 + n:
+        return None
+    return der[2 + n :]

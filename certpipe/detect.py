@@ -7,6 +7,7 @@ import binascii
 import codecs
 import re
 
+from . import asn1
 from .models import Detected, Format, Kind, SourceFile
 
 _PEM_BEGIN = re.compile(r"-----BEGIN ([A-Z0-9 #]+)-----")
@@ -63,7 +64,7 @@ def _is_json(text: str) -> bool:
 
 def der_format(der: bytes) -> Format:
     """Classify a DER blob by its first elements: PKCS#12 PFX, PKCS#7 SignedData, else plain DER."""
-    body = _first_child(der)
+    body = asn1.sequence_contents(der)
     if body is None:
         return Format.DER
     if body.startswith(b"\x02\x01\x03") and _OID_DATA in body[3:20]:
@@ -71,21 +72,6 @@ def der_format(der: bytes) -> Format:
     if body.startswith(_OID_SIGNED_DATA):
         return Format.PKCS7
     return Format.DER
-
-
-def _first_child(der: bytes) -> bytes | None:
-    """The value of the outer SEQUENCE, if the header is well formed."""
-    if len(der) < 2 or der[0] != 0x30:
-        return None
-    first = der[1]
-    if first < 0x80:
-        return der[2:]
-    n = first & 0x7F
-    if n == 0:
-        return der[2:]  # BER indefinite length (some PFX writers)
-    if n > 4 or len(der) < 2 + n:
-        return None
-    return der[2 + n :]
 
 
 def _decode_text(data: bytes) -> str | None:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from cryptography.hazmat.primitives import serialization
 
+from .. import asn1
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
 from ..errors import InputError, PasswordError
 from ..models import Format, KeyOrigin, Parsed
@@ -45,7 +46,7 @@ def parse_der(
 
 def _key_origin(der: bytes) -> KeyOrigin | None:
     """Tell the key encodings apart by their first elements (RFC 5208, RFC 8017 A.1.2, RFC 5915)."""
-    body = _skip_header(der)
+    body = asn1.sequence_contents(der)
     if body is None:
         return None
     if body.startswith(b"\x30"):
@@ -57,13 +58,3 @@ def _key_origin(der: bytes) -> KeyOrigin | None:
     if body.startswith(b"\x02\x01\x00\x02"):
         return KeyOrigin.PKCS1
     return None
-
-
-def _skip_header(der: bytes) -> bytes | None:
-    if len(der) < 2 or der[0] != 0x30:
-        return None
-    first = der[1]
-    if first < 0x80:
-        return der[2:]
-    n = first & 0x7F
-    return der[2 + n :] if 0 < n <= 4 else None
