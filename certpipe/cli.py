@@ -296,20 +296,23 @@ def read_names(path: Path | None) -> tuple[tuple[str, str], ...]:
     return tuple((k.replace(":", "") if len(k) > 40 and ":" in k else k, v) for k, v in out)
 
 
-def load_trust(paths: list[str] | None, max_bytes: int) -> tuple[Any, ...]:
-    """Certificates from --trust files and folders (PEM or DER)."""
+def load_trust(paths: list[str] | None, max_bytes: int) -> tuple[bytes, ...]:
+    """The DER of every certificate in the --trust files and folders (PEM or DER)."""
     if not paths:
         return ()
     from . import discover
     from .detect import detect
     from .parse import parse
 
-    certs: list[Any] = []
+    certs: list[bytes] = []
     for ref in discover.discover(paths, max_bytes=max_bytes):
         if ref.skip_reason:
             continue
-        parsed = parse(detect(discover.read(ref, max_bytes)), ())
-        certs.extend(c.cert for c in parsed.certs)
+        try:
+            parsed = parse(detect(discover.read(ref, max_bytes)), ())
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--trust {ref.path}: cannot be read ({exc}).") from exc
+        certs.extend(c.der for c in parsed.certs)
     if not certs:
         raise UsageError(f"--trust {' '.join(paths)}: no certificate found.")
     return tuple(certs)

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import catalog, discover
 from .detect import detect
-from .models import FileResult, Finding, Format, Item, Parsed, Result, SourceRef, Status
+from .models import FileResult, Finding, Format, Item, Parsed, Result, SourceRef, Status, load_certificate
 from .parse import DEFAULT_MAX_ITERATIONS, parse
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -37,7 +37,7 @@ class Options:
     follow_symlinks: bool = False
     jobs: int = 0  # 0: one per core
     content_type: str = "application/x-pkcs12"
-    trust: tuple[Any, ...] = ()  # x509.Certificate anchors from --trust
+    trust: tuple[bytes, ...] = field(default=(), repr=False)  # DER of the --trust anchors (picklable)
     trust_system: bool = False
     disabled: frozenset[str] = frozenset()
     severities: tuple[tuple[str, str], ...] = ()
@@ -124,8 +124,11 @@ def _map_chunks(
             if progress:
                 progress(stage, len(out), total)
         return out
+    import pickle
     import signal
     import threading
+
+    pickle.dumps(extra)  # an argument the pool cannot send would hang it, not fail: fail here instead
 
     # Workers are forked with SIGINT ignored until their initializer installs a quiet handler, so a
     # Ctrl-C during start-up cannot make one print a traceback.
@@ -205,7 +208,7 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
         parsed, index.chain_of, dict(opts.names), opts.tag_from_path, {r.path: r.root for r in refs}
     )
     # 4. validate
-    anchors = TrustStore.from_certs(opts.trust)
+    anchors = TrustStore.from_certs([load_certificate(der)[1] for der in opts.trust])
     if opts.trust_system:
         anchors = anchors.merged(TrustStore.system())
     well_known = TrustStore.well_known()

@@ -281,3 +281,29 @@ def test_version():
         check=False,
     )
     assert proc.returncode == 0 and proc.stdout == f"certpipe {__version__}\n"
+
+
+def test_trust_anchors_reach_worker_processes(run_cli, monkeypatch):
+    from certpipe import pipeline
+
+    args = (
+        "check",
+        FIXTURES,
+        "--password-file",
+        PASSWORDS,
+        "--now",
+        NOW,
+        "--format",
+        "json",
+        "--trust",
+        FIXTURES / "ca" / "root.pem",
+    )
+    serial = run_cli(*args, "--jobs", "1")
+    monkeypatch.setattr(pipeline, "POOL_THRESHOLD", 1)  # force the pool on the small fixture set
+    pooled = run_cli(*args, "--jobs", "2")
+    assert pooled == serial and pooled[0] == 1
+    doc = json.loads(pooled[1])
+    site = next(i for i in doc["items"] if i["name"] == "site-example-com")
+    assert site["status"] == "ready"  # the fixtures' root is the anchor given: no untrusted-root
+    order = next(i for i in doc["items"] if i["name"] == "order-example-com")
+    assert "untrusted-root" not in {f["rule"] for f in order["findings"]}
