@@ -40,6 +40,9 @@ class TextOrJson(enum.StrEnum):
     JSON = "json"
 
 
+CONTENT_TYPES = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}  # --content-type
+
+
 class ContentType(enum.StrEnum):
     PKCS12 = "pkcs12"
     PEM = "pem"
@@ -593,7 +596,7 @@ def convert(
     with _guard(verbose):
         if not re.fullmatch(r"[0-9A-Za-z-]{3,24}", vault_name):
             raise UsageError(f"--vault-name {vault_name!r}: a vault name is 3-24 letters, digits and '-'.")
-        ctype = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}[content_type.value]
+        ctype = CONTENT_TYPES[content_type.value]
         opts, conf = build_options(
             paths,
             password_file=password_file,
@@ -707,7 +710,7 @@ def export(
 
     started = time.monotonic()
     with _guard(verbose):
-        ctype = {"pkcs12": "application/x-pkcs12", "pem": "application/x-pem-file"}[content_type.value]
+        ctype = CONTENT_TYPES[content_type.value]
         password = read_out_password(out_password_env, out_password_file)
         if to is ExportTarget.PFX and password is None and not quiet:
             typer.echo(

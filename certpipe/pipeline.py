@@ -346,20 +346,13 @@ def convert(
         "writing",
     )
     by_name = {o.name: o for o in outcomes}
-    late: dict[str, tuple[Finding, ...]] = {o.name: o.findings for o in outcomes if o.findings}
-    if late:
-        items = tuple(
-            replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items
-        )
-        result = replace(result, items=items)
+    result = _with_late_findings(result, outcomes)
     all_outcomes = []
     for item in result.items:
         if item.name in by_name and not by_name[item.name].findings:
             all_outcomes.append(by_name[item.name])
-            continue
-        errors = [f for f in item.findings if f.severity.value == "error"]
-        reason = "; ".join(sorted({f.rule for f in errors})) or "error"
-        all_outcomes.append(ItemOutcome(item.name, Status.ERROR, (), f"not written: {reason}", tuple(errors)))
+        else:
+            all_outcomes.append(_not_written(item))
     # 7. the run's own files: manifest, spreadsheet, report, import scripts
     from .emit.html import render_html
     from .emit.manifest import render_csv, render_import_ps1, render_import_sh, render_manifest
@@ -500,20 +493,23 @@ def export(
         _export_chunk, ready, (str(path), settings, opts), jobs_for(opts, len(ready)), progress, "writing"
     )
     by_name = {o.name: o for o in outcomes}
-    late = {o.name: o.findings for o in outcomes if o.findings}
-    if late:
-        items = tuple(
-            replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items
-        )
-        result = replace(result, items=items)
-    all_outcomes = [
-        by_name.get(i.name)
-        or ItemOutcome(
-            i.name,
-            Status.ERROR,
-            (),
-            "not written: " + ", ".join(sorted({f.rule for f in i.findings if f.severity.value == "error"})),
-        )
-        for i in result.items
-    ]
+    result = _with_late_findings(result, outcomes)
+    all_outcomes = [by_name.get(i.name) or _not_written(i) for i in result.items]
     return result, tuple(all_outcomes)
+
+
+def _with_late_findings(result: Result, outcomes: Sequence[ItemOutcome]) -> Result:
+    """The result with the findings writing added (a secret over the limit, a file that could not be written)."""
+    late = {o.name: o.findings for o in outcomes if o.findings}
+    if not late:
+        return result
+    items = tuple(
+        replace(i, findings=(*i.findings, *late[i.name])) if i.name in late else i for i in result.items
+    )
+    return replace(result, items=items)
+
+
+def _not_written(item: Item) -> ItemOutcome:
+    errors = tuple(f for f in item.findings if f.severity.value == "error")
+    reason = "; ".join(sorted({f.rule for f in errors})) or "error"
+    return ItemOutcome(item.name, Status.ERROR, (), f"not written: {reason}", errors)

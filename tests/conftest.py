@@ -41,15 +41,17 @@ def fixtures_result():
     return pipeline.check(opts)
 
 
-@pytest.fixture
-def run_cli():
+def cli(*args: object, env: dict[str, str] | None = None) -> tuple[int, str, str]:
     """Invoke the CLI in-process; returns (exit_code, stdout, stderr)."""
     from typer.testing import CliRunner
 
     from certpipe.cli import app
 
-    def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-        result = CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
-        return result.exit_code, result.stdout, result.stderr
+    result = CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
 
-    return run
+
+@pytest.fixture
+def run_cli():
+    """The in-process CLI, as a fixture."""
+    return cli

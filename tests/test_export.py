@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, NOW, PASSWORDS, fixtures_result
+from conftest import FIXTURES, NOW, PASSWORDS, cli, fixtures_result
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
@@ -27,18 +27,9 @@ ROOT = x509.load_pem_x509_certificate((FIXTURES / "ca/root.pem").read_bytes())
 CHAIN = [INTERMEDIATE, ROOT]
 
 
-def _cli(*args: object, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    from typer.testing import CliRunner
-
-    from certpipe.cli import app
-
-    result = CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
-
 def _export(paths: list[Path], out: Path, *extra: object, quiet: bool = True) -> tuple[int, dict, str]:
     """export --format json; returns (exit code, the JSON document, stderr)."""
-    code, stdout, stderr = _cli(
+    code, stdout, stderr = cli(
         "export",
         *paths,
         "--out",
@@ -136,7 +127,7 @@ def secrets(tmp_path_factory) -> dict[str, Path]:
     out = {}
     for content_type in ("pkcs12", "pem"):
         folder = tmp_path_factory.mktemp(f"secret-{content_type}")
-        code, _, stderr = _cli(
+        code, _, stderr = cli(
             "convert",
             FIXTURES / "pem-pair",
             FIXTURES / "ca",
@@ -388,7 +379,7 @@ def test_pfx_salts_do_not_depend_on_the_password(tmp_path):
 
 def test_out_password_env_opens_the_pfx_and_is_never_printed(tmp_path):
     for fmt in ("text", "json"):
-        code, stdout, stderr = _cli(
+        code, stdout, stderr = cli(
             "export",
             *_SITE,
             "--out",
@@ -427,7 +418,7 @@ def test_out_password_file_uses_its_first_line(tmp_path):
 def test_both_out_password_options_are_a_usage_error(tmp_path):
     pw_file = tmp_path / "pw.txt"
     pw_file.write_text("x\n")
-    code, stdout, stderr = _cli(
+    code, stdout, stderr = cli(
         "export",
         *_SITE,
         "--out",
@@ -448,7 +439,7 @@ def test_both_out_password_options_are_a_usage_error(tmp_path):
 
 
 def test_without_a_password_the_pfx_opens_with_empty_and_none(tmp_path):
-    code, _, stderr = _cli("export", *_SITE, "--out", tmp_path, "--to", "pfx", "--now", NOW)
+    code, _, stderr = cli("export", *_SITE, "--out", tmp_path, "--to", "pfx", "--now", NOW)
     assert code == 0
     assert (
         "certpipe: note: no --out-password-env/--out-password-file; the PFX files have an empty password.\n"
@@ -568,7 +559,7 @@ def test_key_format_applies_to_its_key_type_and_fails_the_other_item(key_format,
 @pytest.mark.parametrize("content_type", ["pkcs12", "pem"])
 def test_convert_secret_then_export_pfx_gives_back_every_ready_item(content_type, tmp_path):
     akv, back = tmp_path / "akv", tmp_path / "back"
-    code, stdout, _ = _cli(
+    code, stdout, _ = cli(
         "convert",
         FIXTURES,
         "--out",
@@ -588,7 +579,7 @@ def test_convert_secret_then_export_pfx_gives_back_every_ready_item(content_type
     assert code == 1  # the fixtures hold errors on purpose
     names = [i["name"] for i in json.loads(stdout)["items"] if i["status"] != "error"]
     secrets = [akv / name / "secret.json" for name in names]
-    code, doc, _ = _cli(
+    code, doc, _ = cli(
         "export",
         *secrets,
         "--out",
