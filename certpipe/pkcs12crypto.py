@@ -28,6 +28,11 @@ def pkcs12_kdf(password: bytes, salt: bytes, iterations: int, purpose: int, size
     return python_pkcs12_kdf(password, salt, iterations, purpose, size, digest)
 
 
+def native_kdf_available() -> bool:
+    """Whether libcrypto's KDF is in use (it is about twice as fast as cryptography's own)."""
+    return _native_kdf() is not None
+
+
 NativeKdf = Callable[[bytes, bytes, int, int, int, str], "bytes | None"]
 
 

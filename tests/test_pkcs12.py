@@ -246,6 +246,18 @@ def test_vector_matches_cryptography_load_pkcs12(name: str) -> None:
         assert record.spki == record.key.public_key().public_bytes(DER, SPKI)
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_vector_reads_the_same_without_libcrypto_kdf(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # With libcrypto's KDF the reader decrypts shrouded keys itself; without it, cryptography does.
+    password = EXPECTED[name][0]
+    fast = parse_pkcs12(_vector(name), name, [password])
+    monkeypatch.setattr(reader, "native_kdf_available", lambda: False)
+    slow = parse_pkcs12(_vector(name), name, [password])
+    assert [c.der for c in slow.certs] == [c.der for c in fast.certs]
+    assert [_pkcs8(k.key) for k in slow.keys] == [_pkcs8(k.key) for k in fast.keys]
+    assert slow.pkcs12 == fast.pkcs12
+
+
 def test_rc2_and_3des_vector_key_matches_its_certificate() -> None:
     parsed = parse_pkcs12(_vector("cert-rc2-key-3des.p12"), "cert-rc2-key-3des.p12", [b"cryptography"])
     (cert,) = parsed.certs

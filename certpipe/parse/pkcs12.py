@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from .. import asn1
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
 from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed, Pkcs12Info, load_certificate
-from ..pkcs12crypto import pkcs12_kdf, rc2_cbc_decrypt
+from ..pkcs12crypto import native_kdf_available, pkcs12_kdf, rc2_cbc_decrypt
 from .common import LOAD_ERRORS, check_certificate
 from .keycheck import check_rsa_consistency
 
@@ -563,14 +563,18 @@ class _Reader:
                     self.add_key(self.decrypt(bag.pbe, bag.payload, "PrivateKeyInfo"), bag)
 
     def native_key(self, bag: _Bag) -> PrivateKeyTypes | None:
-        """The shrouded key decrypted by cryptography (its KDF runs in native code), or None.
+        """The shrouded key decrypted by cryptography, or None to decrypt it here.
 
-        Only for the PKCS#12 PBE schemes with the password the MAC proved: cryptography encodes a
-        non-empty password as the same BMPString, and anything it declines goes the Python way.
+        Only without libcrypto's KDF, which is about twice as fast as cryptography's (0.6 against
+        1.2 ms for a 2,000-round 3DES key bag); then only for the PKCS#12 PBE schemes with the
+        password the MAC proved: cryptography encodes a non-empty password as the same BMPString, and
+        anything it declines goes the Python way.
         """
         assert bag.pbe is not None
         secret = self.chosen
-        if secret is None or bag.pbe.iv is not None or not secret.raw or not secret.raw.isascii():
+        if native_kdf_available() or secret is None or bag.pbe.iv is not None:
+            return None
+        if not secret.raw or not secret.raw.isascii():
             return None
         try:
             self.spend(bag.pbe.iterations * bag.pbe.derivations)
