@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import calendar
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +20,7 @@ from cryptography.x509.oid import ExtensionOID
 
 from ..models import Item
 from ..x509util import EC_CURVES, ext, is_ca
+from .jsontext import dumps as json_text
 
 PKCS12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
@@ -130,7 +130,7 @@ def render_bundle(item: Item, vault: str, content_type: str, secret_value: str) 
 
 
 def dumps(doc: Any) -> bytes:
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json_text(doc) + "\n").encode("utf-8")
 
 
 def _attributes(cert: x509.Certificate) -> dict[str, Any]:

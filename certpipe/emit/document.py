@@ -5,13 +5,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import json
 import re
 from typing import Any
 
 from ..models import CertRecord, Finding, Item, Result, Severity, Status
 from ..x509util import describe_key, dns_names
 from ..x509util import name_str as _name
+from .jsontext import dumps as json_text
 
 SCHEMA_VERSION = 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -95,7 +95,7 @@ def document(result: Result) -> dict[str, Any]:
 
 def render_json(result: Result) -> str:
     """The result document: sorted keys, two-space indent, byte-identical for the same input and --now."""
-    return json.dumps(document(result), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(document(result)) + "\n"
 
 
 def render_text(result: Result) -> str:

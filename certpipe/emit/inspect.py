@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..models import Result
 from ..x509util import describe_key, dns_names, name_str
 from .document import cert_view, iso, printable
+from .jsontext import dumps as json_text
 
 
 def inspect_view(result: Result) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def inspect_view(result: Result) -> dict[str, Any]:
 
 
 def render_inspect_json(result: Result) -> str:
-    return json.dumps(inspect_view(result), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(inspect_view(result)) + "\n"
 
 
 def render_inspect_text(result: Result) -> str:

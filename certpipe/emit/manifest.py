@@ -5,13 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import shlex
 from collections.abc import Sequence
 from typing import Any
 
 from ..models import Result
 from .document import iso, summary
+from .jsontext import dumps as json_text
 
 MANIFEST_VERSION = 1
 
@@ -53,7 +53,7 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
         "items": items,
         "files": files,
     }
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json_text(doc) + "\n").encode("utf-8")
 
 
 def render_csv(result: Result) -> bytes:

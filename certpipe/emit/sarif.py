@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import re
 from pathlib import PurePath
@@ -13,6 +12,7 @@ from urllib.parse import quote
 from .. import catalog
 from ..models import Finding, Result, Severity
 from .document import iso
+from .jsontext import dumps as json_text
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -57,7 +57,7 @@ def render_sarif(
     if base is not None:
         run["originalUriBaseIds"] = {SRCROOT: {"uri": base}}
     log = {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
-    return json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json_text(log) + "\n"
 
 
 def _rule_descriptor(rule: catalog.Rule) -> dict[str, Any]:
