@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,22 +57,40 @@ def write(
     With overwrite=False an existing file that differs is an error (FileExistsError) unless force.
     """
     statuses: dict[str, WriteStatus] = {}
-    made: set[Path] = set()
+    fresh: dict[str, bool] = {}  # folder -> this call created it, so nothing in it can be in the way
+    top = os.fspath(out_dir)
     for out in outputs:
-        target = out_dir / out.relpath
-        parts = Path(out.relpath).parts
-        if Path(out.relpath).is_absolute() or ".." in parts:
-            raise ValueError(f"refusing to write outside the output folder: {out.relpath!r}")
-        if target.parent not in made:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _inside(target.parent, out_dir)
-            made.add(target.parent)
-        if target.is_symlink():
+        rel = out.relpath
+        if os.path.isabs(rel) or ".." in rel.replace(os.sep, "/").split("/"):
+            raise ValueError(f"refusing to write outside the output folder: {rel!r}")
+        folder = os.path.dirname(rel)
+        if folder not in fresh:
+            fresh[folder] = _make_folder(top, folder)
+        target = os.path.join(top, rel)
+        if fresh[folder]:
+            statuses[rel] = _replace(target, out.data, _mode(out.secret, out.mode))
+            continue
+        if os.path.islink(target):
             raise FileExistsError(f"{target} is a symlink; certpipe does not write through links in --out")
-        statuses[out.relpath] = write_file(
-            target, out.data, secret=out.secret, force=force, overwrite=overwrite, mode=out.mode
+        statuses[rel] = write_file(
+            Path(target), out.data, secret=out.secret, force=force, overwrite=overwrite, mode=out.mode
         )
     return statuses
+
+
+def _make_folder(top: str, folder: str) -> bool:
+    """Create top/folder; True when this call made it (a one-level folder that did not exist)."""
+    path = os.path.join(top, folder)
+    if folder and os.sep not in folder:
+        try:
+            os.mkdir(path)
+            return True
+        except FileExistsError:
+            pass
+    else:
+        os.makedirs(path, exist_ok=True)
+    _inside(Path(path), Path(top))
+    return False
 
 
 def _inside(folder: Path, out_dir: Path) -> None:
@@ -105,16 +123,41 @@ def write_file(
     mode: int | None = None,
 ) -> WriteStatus:
     """Write one file atomically (temp file + rename); mode 0600 when it holds a secret."""
-    mode = 0o600 if secret else (mode or 0o644)
+    mode = _mode(secret, mode)
     if not force and _same(target, data, mode):
         return WriteStatus.UNCHANGED
     if not (overwrite or force) and target.exists():
         raise FileExistsError(f"{target} exists and differs (use --force to replace it)")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    return _replace(os.fspath(target), data, mode)
+
+
+def _mode(secret: bool, mode: int | None) -> int:
+    return 0o600 if secret else (mode or 0o644)
+
+
+_serial = itertools.count()
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _replace(target: str, data: bytes, mode: int) -> WriteStatus:
+    """Write data to a new temp file beside target (created 0600, never through a link), then rename it
+    over target. The temp name ends in .tmp, which remove_stale_temps clears after a kill."""
+    folder, name = os.path.split(target)
+    while True:
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_serial)}.tmp")
+        try:
+            fd = os.open(tmp, _CREATE, 0o600)
+            break
+        except FileExistsError:  # left by an earlier process with the same pid
+            continue
     try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):
