@@ -113,43 +113,102 @@ def _map_chunks(
     progress: Progress | None,
     stage: str,
 ) -> list[Any]:
-    """fn(chunk, *extra) over chunks of values, in order; a process pool when jobs > 1."""
+    """fn(chunk, *extra) over chunks of values, one result per value, in order; a pool when jobs > 1.
+
+    Where processes fork, the workers inherit fn, values and extra and are sent only index ranges:
+    nothing is pickled on the way in (and anything may be passed, certificate objects included).
+    Elsewhere chunks are pickled to the workers; arguments that cannot be pickled run in-process.
+    """
+    import multiprocessing
+    import pickle
+
     total = len(values)
-    size = max(1, min(256, total // (jobs * 8) or 1))
-    chunks = [values[i : i + size] for i in range(0, total, size)]
-    out: list[Any] = []
     if jobs <= 1:
-        for chunk in chunks:
-            out.extend(fn(chunk, *extra))
+        out: list[Any] = []
+        size = max(1, min(256, total // 8 or 1))
+        for start in range(0, total, size):
+            out.extend(fn(values[start : start + size], *extra))
             if progress:
                 progress(stage, len(out), total)
         return out
-    import pickle
+    # Chunk k holds values k, k+n, k+2n...: inputs sorted by path cluster the costly ones (a folder
+    # of PFX files), and contiguous chunks left one worker alone with them at the end.
+    count = min(total, max(jobs * 8, -(-total // 256)))
+    forking = "fork" in multiprocessing.get_all_start_methods()
+    if not forking:
+        try:
+            pickle.dumps(extra)  # what the pool cannot send would hang it, not fail
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return _map_chunks(fn, values, extra, 1, progress, stage)
+    global _INHERITED
+    if forking:
+        _INHERITED = (fn, values, extra)
+        context = multiprocessing.get_context("fork")
+        tasks = [(_run_inherited, (k, count)) for k in range(count)]
+    else:
+        context = None
+        tasks = [(fn, (values[k::count], *extra)) for k in range(count)]
+    try:
+        chunks = _run_pool(tasks, jobs, context, progress, stage, total)
+    finally:
+        _INHERITED = None
+    ordered: list[Any] = [None] * total
+    for k, chunk in enumerate(chunks):
+        ordered[k::count] = chunk
+    return ordered
+
+
+_INHERITED: tuple[Callable[..., list[Any]], Sequence[Any], tuple[Any, ...]] | None = None
+
+
+def _run_inherited(k: int, count: int) -> list[Any]:
+    """In a forked worker: the parent's fn over its values[k::count]."""
+    assert _INHERITED is not None
+    fn, values, extra = _INHERITED
+    return fn(values[k::count], *extra)
+
+
+def _call(fn: Callable[..., list[Any]], args: tuple[Any, ...]) -> list[Any]:
+    return fn(*args)
+
+
+def _run_pool(
+    tasks: Sequence[tuple[Callable[..., list[Any]], tuple[Any, ...]]],
+    jobs: int,
+    context: Any,
+    progress: Progress | None,
+    stage: str,
+    total: int,
+) -> list[list[Any]]:
+    """Each task's result list, in task order."""
     import signal
     import threading
-
-    pickle.dumps(extra)  # an argument the pool cannot send would hang it, not fail: fail here instead
 
     # Workers are forked with SIGINT ignored until their initializer installs a quiet handler, so a
     # Ctrl-C during start-up cannot make one print a traceback.
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     try:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),))
-        results = pool.map(fn, chunks, *([e] * len(chunks) for e in extra))  # submits all: forks the workers
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
+        )
+        results = pool.map(_call, *zip(*tasks, strict=True))  # submits all: forks the workers
     finally:
         if main_thread:
             signal.signal(signal.SIGINT, previous)
+    chunks: list[list[Any]] = []
+    done = 0
     try:
         for result in results:
-            out.extend(result)
+            chunks.append(result)
+            done += len(result)
             if progress:
-                progress(stage, len(out), total)
+                progress(stage, done, total)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop now, not after the queued chunks
         raise
     pool.shutdown()
-    return out
+    return chunks
 
 
 def _die_with_parent(parent: int) -> None:
@@ -186,7 +245,7 @@ def check(opts: Options, progress: Progress | None = None) -> Result:
 
 def _check(opts: Options, progress: Progress | None = None) -> Result:
     from .pair import pair
-    from .validate import Context, apply_config, file_findings, validate
+    from .validate import Context, apply_config, file_findings, rule_findings, validate
     from .validate.chain import ChainIndex
     from .validate.trust import TrustStore
 
@@ -221,7 +280,10 @@ def _check(opts: Options, progress: Progress | None = None) -> Result:
         well_known=well_known,
         all_anchors=anchors.merged(well_known),
     )
-    items = validate(pairing.items, ctx)
+    by_item = _map_chunks(
+        rule_findings, pairing.items, (ctx,), jobs_for(opts, len(pairing.items)), progress, "checking"
+    )
+    items = validate(pairing.items, ctx, by_item)
     # 5. configuration: disabled rules, severities, per-path ignores
     severities = dict(opts.severities)
     config_paths = _config_paths(refs, opts)

@@ -11,33 +11,50 @@ from ..models import Finding, Item, KeyOrigin, Parsed
 from ..x509util import common_name, dns_names, subject
 from .rules import ITEM_RULES, Context
 
-__all__ = ["DEFAULT_DISABLED", "Context", "file_findings", "validate"]
+__all__ = ["DEFAULT_DISABLED", "Context", "file_findings", "rule_findings", "validate"]
 
 # Rules that only make sense when a repository opts in (a migration share is full of plain keys).
 DEFAULT_DISABLED = frozenset({catalog.UNENCRYPTED_KEY.slug})
 
 
-def validate(items: Sequence[Item], ctx: Context) -> tuple[Item, ...]:
-    """Each item with the findings of every item rule, plus the rules that compare items."""
+def validate(
+    items: Sequence[Item], ctx: Context, found: Sequence[tuple[Finding, ...]] | None = None
+) -> tuple[Item, ...]:
+    """Each item with the findings of every item rule, plus the rules that compare items.
+
+    found: rule_findings(items, ctx) when already computed (the pipeline runs it in a process pool).
+    """
+    if found is None:
+        found = rule_findings(items, ctx)
+    if len(found) != len(items):
+        raise ValueError(f"{len(found)} sets of findings for {len(items)} items")
     conflicts = _conflicts(items)
-    out = []
-    for item in items:
-        found = [*item.findings]
-        for rule in ITEM_RULES:
-            try:
-                found.extend(rule.check(item, ctx))
-            except Exception as exc:
-                found.append(
-                    catalog.UNREADABLE_INPUT.finding(
-                        f"{item.leaf.source}: the certificate could not be checked for {rule.rule.slug} "
-                        f"({type(exc).__name__}).",
-                        item.leaf.source,
-                        item.leaf.line,
-                    )
+    return tuple(
+        replace(item, findings=(*item.findings, *own, *conflicts.get(item.name, ())))
+        for item, own in zip(items, found, strict=True)
+    )
+
+
+def rule_findings(items: Sequence[Item], ctx: Context) -> list[tuple[Finding, ...]]:
+    """What every item rule finds, item by item; each item is judged on its own."""
+    return [_item_findings(item, ctx) for item in items]
+
+
+def _item_findings(item: Item, ctx: Context) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+    for rule in ITEM_RULES:
+        try:
+            found.extend(rule.check(item, ctx))
+        except Exception as exc:
+            found.append(
+                catalog.UNREADABLE_INPUT.finding(
+                    f"{item.leaf.source}: the certificate could not be checked for {rule.rule.slug} "
+                    f"({type(exc).__name__}).",
+                    item.leaf.source,
+                    item.leaf.line,
                 )
-        found.extend(conflicts.get(item.name, ()))
-        out.append(replace(item, findings=tuple(found)))
-    return tuple(out)
+            )
+    return tuple(found)
 
 
 def file_findings(parsed: Sequence[Parsed]) -> tuple[Finding, ...]:

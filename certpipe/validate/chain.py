@@ -97,6 +97,8 @@ class ChainIndex:
         candidates = [c for c in self._by_name.get(name_key(cert.issuer), ()) if c not in seen]
         if not candidates:
             return None
+        if len(candidates) == 1:
+            return candidates[0]  # nothing to rank; path validation judges its signature
         if len(candidates) > MAX_CANDIDATES:
             # Many certificates sharing one name (hostile, or a messy share): rank only those whose key
             # identifier fits, and a bounded number of them, so building stays linear.
