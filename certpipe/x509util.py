@@ -21,9 +21,18 @@ def ext(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> x509.ExtensionTyp
         return None
 
 
-@functools.lru_cache(maxsize=4096)  # rules, messages, policy and manifests all ask, per item
+@functools.lru_cache(maxsize=1 << 14)  # rules, messages, policy, manifests and reports all ask, per item
+def subject_text(cert: x509.Certificate) -> str:
+    """The subject as RFC 4514 text ('' when empty); ValueError when it cannot be read."""
+    return cert.subject.rfc4514_string()
+
+
 def subject(cert: x509.Certificate) -> str:
-    return name_str(cert.subject) or "(empty subject)"
+    """The subject for messages: RFC 4514 text, '(empty subject)' or '(unreadable name)'."""
+    try:
+        return subject_text(cert) or "(empty subject)"
+    except ValueError:
+        return "(unreadable name)"
 
 
 def name_str(name: x509.Name) -> str:

@@ -803,3 +803,41 @@ def test_sha1_of_the_layout_matches_the_fixtures():
         DER_SHA1,
         EXPIRED_SHA1,
     )
+
+
+# ---- the worker pool itself ----
+
+
+def _squares(chunk, offset):
+    return [(os.getpid(), v * v + offset) for v in chunk]
+
+
+@pytest.mark.parametrize("forking", [True, False], ids=["inherited", "pickled"])
+def test_the_pool_returns_one_result_per_value_in_order(monkeypatch, forking):
+    import multiprocessing
+
+    from certpipe import pipeline
+
+    if not forking:  # as on macOS or Windows: chunks travel pickled
+        monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    seen = []
+    got = pipeline._map_chunks(_squares, list(range(1001)), (7,), 2, lambda *a: seen.append(a), "x")
+    assert [v for _, v in got] == [i * i + 7 for i in range(1001)]
+    assert {pid for pid, _ in got} - {os.getpid()}  # it ran in workers
+    assert seen[-1] == ("x", 1001, 1001) and len(seen) == 16
+    assert [done for _, done, _ in seen] == sorted(done for _, done, _ in seen)
+
+
+def test_arguments_the_pool_cannot_pickle_run_in_process_where_processes_do_not_fork(monkeypatch):
+    import multiprocessing
+
+    from certpipe import pipeline
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    unpicklable = lambda v: v + 1  # noqa: E731
+
+    def add(chunk, fn):
+        return [(os.getpid(), fn(v)) for v in chunk]
+
+    got = pipeline._map_chunks(add, list(range(100)), (unpicklable,), 2, None, "x")
+    assert got == [(os.getpid(), v + 1) for v in range(100)]

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtensionOID
 
 from ..models import Item
-from ..x509util import EC_CURVES, ext, is_ca
+from ..x509util import EC_CURVES, ext, is_ca, subject_text
 from .jsontext import dumps as json_text
 
 PKCS12 = "application/x-pkcs12"
@@ -219,7 +219,7 @@ def policy_of(item: Item, content_type: str, policy_id: str) -> dict[str, Any]:
             kty="EC", key_size=public.curve.key_size, crv=EC_CURVES.get(public.curve.name, public.curve.name)
         )
     x509_props: dict[str, Any] = {
-        "subject": cert.subject.rfc4514_string(),
+        "subject": subject_text(cert),
         "ekus": _ekus(cert),
         "key_usage": key_usage_names(cert),
         "validity_months": validity_months(cert),

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..models import Result
+from ..x509util import subject_text
 from .document import iso, summary
 from .jsontext import dumps as json_text
 
@@ -26,7 +27,7 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
             "name": item.name,
             "status": str(item.status),
             "sources": list(item.sources),
-            "subject": item.leaf.cert.subject.rfc4514_string(),
+            "subject": subject_text(item.leaf.cert),
             "not_after": iso(item.leaf.cert.not_valid_after_utc),
             "sha1": hashlib.sha1(item.leaf.der).hexdigest().upper(),
             "files": [p for p, _ in o.written] if o else [],
@@ -72,7 +73,7 @@ def render_csv(result: Result) -> bytes:
                     f.path,
                     item.name,
                     str(item.status),
-                    item.leaf.cert.subject.rfc4514_string(),
+                    subject_text(item.leaf.cert),
                     iso(item.leaf.cert.not_valid_after_utc),
                     hashlib.sha1(item.leaf.der).hexdigest().upper(),
                 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -40,13 +41,14 @@ def cert_record(
     return CertRecord(der, cert, source, line, friendly_name)
 
 
+@functools.lru_cache(maxsize=1 << 14)  # a readable certificate once; chains repeat their CAs in every file
 def check_certificate(cert: x509.Certificate) -> None:
     """Read every field later stages use: cryptography parses lazily, and a field that cannot be read
     must make the certificate unreadable now, not raise in pairing or a rule (raises LOAD_ERRORS)."""
-    from ..x509util import spki
+    from ..x509util import spki, subject_text
 
     spki(cert.public_key())
-    cert.subject.rfc4514_string()
+    subject_text(cert)
     cert.issuer.rfc4514_string()
     cert.extensions  # noqa: B018
     cert.not_valid_before_utc  # noqa: B018
