@@ -115,12 +115,13 @@ def _map_chunks(
 ) -> list[Any]:
     """fn(chunk, *extra) over chunks of values, one result per value, in order; a pool when jobs > 1.
 
-    Where processes fork, the workers inherit fn, values and extra and are sent only index ranges:
+    On Linux the workers are forked and inherit fn, values and extra, and are sent only chunk numbers:
     nothing is pickled on the way in (and anything may be passed, certificate objects included).
     Elsewhere chunks are pickled to the workers; arguments that cannot be pickled run in-process.
     """
     import multiprocessing
     import pickle
+    import sys
 
     total = len(values)
     if jobs <= 1:
@@ -134,7 +135,9 @@ def _map_chunks(
     # Chunk k holds values k, k+n, k+2n...: inputs sorted by path cluster the costly ones (a folder
     # of PFX files), and contiguous chunks left one worker alone with them at the end.
     count = min(total, max(jobs * 8, -(-total // 256)))
-    forking = "fork" in multiprocessing.get_all_start_methods()
+    # Fork only on Linux: macOS offers it, but forking there after system libraries start threads
+    # is unsafe (CPython's default there is spawn).
+    forking = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
     if not forking:
         try:
             pickle.dumps(extra)  # what the pool cannot send would hang it, not fail
