@@ -65,6 +65,13 @@ def timed(cmd: list[str], log: Path, env: dict | None = None) -> dict:
     }
 
 
+def settle() -> None:
+    """Flush the deletions of the last run's output (and let the disk go quiet) before the next timed
+    run: otherwise the filesystem's deferred work for ~5 files per item lands on that run's clock."""
+    os.sync()
+    time.sleep(1.0)
+
+
 def log_tail(log: Path, n: int = 8) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-n:])
@@ -140,6 +147,7 @@ class Bench:
             die(f"baseline failed on N={n} while counting items:\n{log_tail(log)}")
         items = json.loads((out / "manifest.json").read_text())["items"]
         shutil.rmtree(out, ignore_errors=True)
+        settle()
         c = {"n": n, "path": str(path), "items": items, "generated_seconds": gen_s}
         self.corpora[n] = c
         return c
@@ -184,6 +192,7 @@ class Bench:
             r = timed(self.command(tool, Path(c["path"]), out, jobs), log)
             r["found"] = count_found(out)
             shutil.rmtree(out, ignore_errors=True)
+            settle()
             runs.append(r)
             status = "ok" if r["rc"] == 0 else f"FAILED rc={r['rc']}"
             print(

@@ -184,6 +184,7 @@ def _run_pool(
     total: int,
 ) -> list[list[Any]]:
     """Each task's result list, in task order."""
+    import gc
     import signal
     import threading
 
@@ -191,12 +192,16 @@ def _run_pool(
     # Ctrl-C during start-up cannot make one print a traceback.
     main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
+    # Frozen, the parent's objects are out of the workers' garbage collections: a collection that
+    # walked them would copy every page of the inherited heap into each worker.
+    gc.freeze()
     try:
         pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
         )
         results = pool.map(_call, *zip(*tasks, strict=True))  # submits all: forks the workers
     finally:
+        gc.unfreeze()
         if main_thread:
             signal.signal(signal.SIGINT, previous)
     chunks: list[list[Any]] = []
