@@ -4,7 +4,9 @@
     python bench/run.py [--sizes 100,1000,10000] [--jobs 1,2] [--repeat 3] [--openssl-max 1000]
 
 For each size N: generate (or reuse) a corpus under bench/.corpus/, then time each tool as
-a child process over --repeat runs and report the median wall time, user+sys CPU (from
+a child process over --repeat runs, the tools taking turns (run 1 of each, then run 2 of
+each, ...) so a drift in the machine's speed reaches them alike, and report the median wall
+time, user+sys CPU (from
 os.wait4, so it includes every process the child waited for: pool workers, openssl runs)
 and peak RSS (ru_maxrss: the largest single process in that tree, not a sum).
 items/s = the number of items the cryptography baseline found in that corpus / wall time,
@@ -182,28 +184,40 @@ class Bench:
             ]
         return ["bash", str(HERE / "openssl_loop.sh"), str(corpus), str(out)]
 
-    def time_runs(self, tool: str, c: dict, jobs: int) -> list[dict]:
+    def repeats(self, tool: str) -> int:
         a = self.a
-        repeat = a.openssl_repeat if tool == "openssl" and a.openssl_repeat else a.repeat
-        runs = []
-        for i in range(repeat):
-            out = self.work / f"{tool}-n{c['n']}-j{jobs}-r{i}"
-            log = self.work / f"{tool}-n{c['n']}-j{jobs}-r{i}.log"
-            r = timed(self.command(tool, Path(c["path"]), out, jobs), log)
-            r["found"] = count_found(out)
-            shutil.rmtree(out, ignore_errors=True)
-            settle()
-            runs.append(r)
-            status = "ok" if r["rc"] == 0 else f"FAILED rc={r['rc']}"
-            print(
-                f"    {tool:<8} N={c['n']:<6} jobs={jobs} run {i + 1}/{repeat}: {r['wall']:.2f}s wall, "
-                f"{r['cpu']:.2f}s CPU, {r['peak_mib']:.0f} MiB, {r['found']} bundles ({status})",
-                flush=True,
-            )
-            if r["rc"] != 0:
-                print("      " + log_tail(log).replace("\n", "\n      "), flush=True)
-                break
-        return runs
+        return a.openssl_repeat if tool == "openssl" and a.openssl_repeat else a.repeat
+
+    def time_one(self, tool: str, c: dict, jobs: int, i: int) -> dict:
+        out = self.work / f"{tool}-n{c['n']}-j{jobs}-r{i}"
+        log = self.work / f"{tool}-n{c['n']}-j{jobs}-r{i}.log"
+        r = timed(self.command(tool, Path(c["path"]), out, jobs), log)
+        r["found"] = count_found(out)
+        shutil.rmtree(out, ignore_errors=True)
+        settle()
+        status = "ok" if r["rc"] == 0 else f"FAILED rc={r['rc']}"
+        print(
+            f"    {tool:<8} N={c['n']:<6} jobs={jobs} run {i + 1}/{self.repeats(tool)}: {r['wall']:.2f}s wall, "
+            f"{r['cpu']:.2f}s CPU, {r['peak_mib']:.0f} MiB, {r['found']} bundles ({status})",
+            flush=True,
+        )
+        if r["rc"] != 0:
+            print("      " + log_tail(log).replace("\n", "\n      "), flush=True)
+        return r
+
+    def time_round_robin(self, c: dict, configs: list[tuple[str, int]]) -> None:
+        """Run every (tool, jobs) on corpus c in turn, run 1 of each, then run 2 of each, ...: a drift
+        in the machine's speed (shared hosts slow down under sustained load) then reaches every tool
+        alike instead of the one timed last. A tool that fails stops its own runs."""
+        todo = [cfg for cfg in configs if (cfg[0], c["n"], cfg[1]) not in self.measured]
+        runs: dict[tuple[str, int], list[dict]] = {cfg: [] for cfg in todo}
+        for i in range(max((self.repeats(t) for t, _ in todo), default=0)):
+            for tool, jobs in todo:
+                done = runs[(tool, jobs)]
+                if i < self.repeats(tool) and not (done and done[-1]["rc"] != 0):
+                    done.append(self.time_one(tool, c, jobs, i))
+        for (tool, jobs), done in runs.items():
+            self.measured[(tool, c["n"], jobs)] = done
 
     def measure(self, tool: str, n: int, jobs: int) -> dict:
         a = self.a
@@ -211,7 +225,7 @@ class Bench:
         c = self.corpus(a.openssl_max if extrapolated else n)
         key = (tool, c["n"], jobs)
         if key not in self.measured:
-            self.measured[key] = self.time_runs(tool, c, jobs)
+            self.time_round_robin(c, [(tool, jobs)])
         runs = self.measured[key]
         good = [r for r in runs if r["rc"] == 0]
         row = {
@@ -244,7 +258,14 @@ class Bench:
         a = self.a
         for n in a.sizes:
             print(f"N={n}", flush=True)
-            self.corpus(n)
+            c = self.corpus(n)
+            configs = [
+                (tool, j)
+                for tool in a.tools
+                for j in ([1] if tool == "openssl" else a.jobs)
+                if not (tool == "openssl" and (a.openssl_max < 1 or n > a.openssl_max))
+            ]
+            self.time_round_robin(c, configs)  # runs alternate between the tools
             for tool in a.tools:
                 if tool == "openssl":
                     if a.openssl_max >= 1:
