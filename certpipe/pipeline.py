@@ -48,11 +48,19 @@ class Options:
     tag_from_path: bool = False
 
 
-def _candidates(opts: Options, path: str) -> tuple[bytes | None, ...]:
+def _candidates(opts: Options, ref: SourceRef) -> tuple[bytes | None, ...]:
+    """No password, "", the --passwords entries whose glob matches the file, then the candidate list.
+
+    A glob matches the path as shown, the path inside the folder that was scanned, or the file name.
+    """
     specific: list[bytes] = []
-    for pattern, passwords in opts.password_map:
-        if fnmatch.fnmatch(path, pattern) or fnmatch.fnmatch(os.path.basename(path), pattern):
-            specific.extend(passwords)
+    if opts.password_map:
+        forms = {ref.path, os.path.basename(ref.path)}
+        if ref.root:
+            forms.add(discover.shown_path(os.path.relpath(ref.fs_path, ref.root).replace(os.sep, "/")))
+        for pattern, passwords in opts.password_map:
+            if any(fnmatch.fnmatch(form, pattern) for form in forms):
+                specific.extend(passwords)
     return (None, b"", *specific, *opts.passwords)
 
 
@@ -88,7 +96,7 @@ def _load_one(ref: SourceRef, opts: Options) -> Parsed:
         return Parsed(ref.path, Format.UNKNOWN, findings=(finding,))
     detected = detect(source)
     try:
-        return parse(detected, _candidates(opts, ref.path), opts.max_iterations)
+        return parse(detected, _candidates(opts, ref), opts.max_iterations)
     except Exception as exc:
         finding = catalog.UNREADABLE_INPUT.finding(
             f"{ref.path}: could not be parsed ({type(exc).__name__}); the rest of the run went on.", ref.path

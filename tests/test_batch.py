@@ -673,6 +673,15 @@ def test_password_map_opens_the_locked_pfx_and_only_it(corpus, convert, kind):
     assert not [t for t in texts if LOCKED_PASSWORD in t]
 
 
+def test_password_map_globs_also_match_the_path_inside_the_scanned_folder(corpus, convert):
+    # Scanning "in", the file shows as in/locked/locked.pfx; a map written for the share itself
+    # ("locked/*.pfx") must still reach it.
+    Path("locked.pw").write_text(LOCKED_PASSWORD + "\n")
+    Path("map.txt").write_text("locked/*.pfx = file:locked.pw\n")
+    convert("--passwords", "map.txt")
+    assert _files(_manifest())["in/locked/locked.pfx"][1:3] == ("used", ["locked-example-com"])
+
+
 def test_password_map_entry_for_other_files_leaves_the_pfx_locked(corpus, convert):
     Path("secrets.pw").write_text(LOCKED_PASSWORD + "\n")
     Path("map.txt").write_text("in/pfx/*.pfx = file:secrets.pw\n")
