@@ -148,8 +148,7 @@ class Bench:
         if r["rc"] != 0:
             die(f"baseline failed on N={n} while counting items:\n{log_tail(log)}")
         items = json.loads((out / "manifest.json").read_text())["items"]
-        shutil.rmtree(out, ignore_errors=True)
-        settle()
+        self.outputs.append(out)  # deleted with the round's outputs, not just before a timed run
         c = {"n": n, "path": str(path), "items": items, "generated_seconds": gen_s}
         self.corpora[n] = c
         return c
