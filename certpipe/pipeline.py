@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import fnmatch
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -151,18 +152,13 @@ def _map_chunks(
             pickle.dumps(extra)  # what the pool cannot send would hang it, not fail
         except (pickle.PicklingError, TypeError, AttributeError):
             return _map_chunks(fn, values, extra, 1, progress, stage)
-    global _INHERITED
     if forking:
-        _INHERITED = (fn, values, extra)
         context = multiprocessing.get_context("fork")
         tasks = [(_run_inherited, (k, count)) for k in range(count)]
+        chunks = _run_pool(tasks, jobs, context, progress, stage, total, inherited=(fn, values, extra))
     else:
-        context = None
         tasks = [(fn, (values[k::count], *extra)) for k in range(count)]
-    try:
-        chunks = _run_pool(tasks, jobs, context, progress, stage, total)
-    finally:
-        _INHERITED = None
+        chunks = _run_pool(tasks, jobs, None, progress, stage, total)
     ordered: list[Any] = [None] * total
     for k, chunk in enumerate(chunks):
         ordered[k::count] = chunk
@@ -170,6 +166,7 @@ def _map_chunks(
 
 
 _INHERITED: tuple[Callable[..., list[Any]], Sequence[Any], tuple[Any, ...]] | None = None
+_FORKING = threading.Lock()  # one pool at a time sets _INHERITED and forks its workers
 
 
 def _run_inherited(k: int, count: int) -> list[Any]:
@@ -190,11 +187,12 @@ def _run_pool(
     progress: Progress | None,
     stage: str,
     total: int,
+    inherited: tuple[Callable[..., list[Any]], Sequence[Any], tuple[Any, ...]] | None = None,
 ) -> list[list[Any]]:
-    """Each task's result list, in task order."""
+    """Each task's result list, in task order; forked workers see `inherited` as _INHERITED."""
+    global _INHERITED
     import gc
     import signal
-    import threading
 
     # Workers are forked with SIGINT ignored until their initializer installs a quiet handler, so a
     # Ctrl-C during start-up cannot make one print a traceback.
@@ -202,14 +200,19 @@ def _run_pool(
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None
     # Frozen, the parent's objects are out of the workers' garbage collections: a collection that
     # walked them would copy every page of the inherited heap into each worker.
+    _FORKING.acquire()
+    _INHERITED = inherited
     gc.freeze()
     try:
         pool = ProcessPoolExecutor(
             max_workers=jobs, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),)
         )
-        results = pool.map(_call, *zip(*tasks, strict=True))  # submits all: forks the workers
+        # Submitting forks every worker at once (a fork pool does not add workers later).
+        results = pool.map(_call, *zip(*tasks, strict=True))
     finally:
         gc.unfreeze()
+        _INHERITED = None
+        _FORKING.release()
         if main_thread:
             signal.signal(signal.SIGINT, previous)
     chunks: list[list[Any]] = []
@@ -231,7 +234,6 @@ def _die_with_parent(parent: int) -> None:
     """Pool initializer: a worker must not outlive (and keep writing after) a killed main process."""
     import signal
     import sys
-    import threading
     import time
 
     # Ctrl-C reaches the whole process group: the main process reports it; a worker just stops.

@@ -850,3 +850,22 @@ def test_arguments_the_pool_cannot_pickle_run_in_process_where_processes_do_not_
 
     got = pipeline._map_chunks(add, list(range(100)), (unpicklable,), 2, None, "x")
     assert got == [(os.getpid(), v + 1) for v in range(100)]
+
+
+def test_pools_started_from_two_threads_each_get_their_own_inputs():
+    import threading
+
+    from certpipe import pipeline
+
+    got: dict[int, list] = {}
+
+    def run(offset):
+        got[offset] = pipeline._map_chunks(_squares, list(range(300)), (offset,), 2, None, "x")
+
+    threads = [threading.Thread(target=run, args=(offset,)) for offset in (1, 2, 3, 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for offset in (1, 2, 3, 4):
+        assert [v for _, v in got[offset]] == [i * i + offset for i in range(300)]
