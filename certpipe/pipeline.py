@@ -223,10 +223,17 @@ def _run_pool(
             done += len(result)
             if progress:
                 progress(stage, done, total)
+        pool.shutdown()
     except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop now, not after the queued chunks
+        # Ctrl-C: stop now. The workers are terminated rather than left to finish their chunks (their
+        # writes are atomic), and the pool is shut down completely before the exception goes on:
+        # leaving it shutting down raced with concurrent.futures' exit hook, which then printed an
+        # "Exception ignored ... Bad file descriptor" traceback.
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                worker.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown()
     return chunks
 
 
