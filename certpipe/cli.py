@@ -103,7 +103,7 @@ FailOn_ = Annotated[
 ]
 MaxIter = Annotated[
     int | None,
-    typer.Option("--max-iterations", min=1, help="Refuse PKCS#12 KDF iteration counts above this."),
+    typer.Option("--max-iterations", min=1, help="Refuse PKCS#12 KDF iteration counts above this [2000000]."),
 ]
 MaxSize = Annotated[
     int, typer.Option("--max-file-size", min=1, max=1 << 40, help="Refuse files larger than this many bytes.")

@@ -75,7 +75,7 @@ EXPECTED_FILES = {
         "failed",
         [],
         "in/locked/locked.pfx: PKCS#12 needs a password; none of the 6 candidates opened it "
-        "(use --password-file or --password-env).",
+        "(use --password-file, --password-env or --passwords).",
         ["password-required"],
     ),
     "in/orphan/lonely.key": (

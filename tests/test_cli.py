@@ -307,3 +307,14 @@ def test_trust_anchors_reach_worker_processes(run_cli, monkeypatch):
     assert site["status"] == "ready"  # the fixtures' root is the anchor given: no untrusted-root
     order = next(i for i in doc["items"] if i["name"] == "order-example-com")
     assert "untrusted-root" not in {f["rule"] for f in order["findings"]}
+
+
+def test_an_encrypted_key_without_its_password_says_how_to_give_one(run_cli):
+    code, out, _ = run_cli("check", FIXTURES / "encrypted" / "enc.key", "--now", NOW, "--format", "json")
+    assert code == 1
+    (finding,) = json.loads(out)["files"][0]["findings"]
+    assert finding["rule"] == "password-required"
+    assert finding["message"].endswith(
+        "needs a password; the 1 candidate did not open it "
+        "(use --password-file, --password-env or --passwords)."
+    )

@@ -300,7 +300,7 @@ def test_wrong_password_gives_one_password_required_finding() -> None:
     assert rule == "password-required"
     assert message == (
         "legacy.p12: PKCS#12 needs a password; none of the 3 candidates opened it "
-        "(use --password-file or --password-env)."
+        "(use --password-file, --password-env or --passwords)."
     )
     assert "hunter2" not in repr(parsed) and "letmein" not in repr(parsed)
 
@@ -313,7 +313,7 @@ def test_password_required_wording(candidates: list[bytes | None], tried: str) -
     rule, message = _only_finding(parse_pkcs12(_vector("name-1-pwd.p12"), "a.p12", candidates))
     assert (rule, message) == (
         "password-required",
-        f"a.p12: PKCS#12 needs a password; {tried} (use --password-file or --password-env).",
+        f"a.p12: PKCS#12 needs a password; {tried} (use --password-file, --password-env or --passwords).",
     )
 
 

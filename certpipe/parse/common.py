@@ -140,10 +140,19 @@ def with_passwords(
             return load(password)
         except (ValueError, TypeError):
             continue
-    raise PasswordError(
-        f"{what} needs a password; none of the {tried} candidate(s) opened it "
-        "(use --password-file or --password-env)."
-    )
+    raise PasswordError(f"{what} needs a password; {tried_phrase(tried)} ({PASSWORD_HINT}).")
+
+
+PASSWORD_HINT = "use --password-file, --password-env or --passwords"
+
+
+def tried_phrase(tried: int) -> str:
+    """How many candidate passwords failed, in words."""
+    if tried == 0:
+        return "no candidate passwords were given"
+    if tried == 1:
+        return "the 1 candidate did not open it"
+    return f"none of the {tried} candidates opened it"
 
 
 def _reason(exc: Exception) -> str:

@@ -28,7 +28,7 @@ from .. import asn1
 from ..catalog import PASSWORD_REQUIRED, UNREADABLE_INPUT
 from ..models import CertRecord, Finding, Format, KeyOrigin, KeyRecord, Parsed, Pkcs12Info, load_certificate
 from ..pkcs12crypto import native_kdf_available, pkcs12_kdf, rc2_cbc_decrypt
-from .common import LOAD_ERRORS, check_certificate
+from .common import LOAD_ERRORS, PASSWORD_HINT, check_certificate, tried_phrase
 from .keycheck import check_rsa_consistency
 
 DEFAULT_MAX_ITERATIONS = 2_000_000
@@ -649,14 +649,9 @@ def parse_pkcs12(
     try:
         return reader.run(data)
     except _NoPassword:
-        if reader.candidates == 0:
-            tried = "no candidate passwords were given"
-        elif reader.candidates == 1:
-            tried = "the 1 candidate did not open it"
-        else:
-            tried = f"none of the {reader.candidates} candidates opened it"
         finding = PASSWORD_REQUIRED.finding(
-            f"{source}: PKCS#12 needs a password; {tried} (use --password-file or --password-env).", source
+            f"{source}: PKCS#12 needs a password; {tried_phrase(reader.candidates)} ({PASSWORD_HINT}).",
+            source,
         )
     except _Limit as exc:
         message = str(exc)
