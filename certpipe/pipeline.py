@@ -133,7 +133,7 @@ def _map_chunks(
     import sys
 
     total = len(values)
-    if jobs <= 1:
+    if jobs <= 1 or not total:
         out: list[Any] = []
         size = max(1, min(256, total // 8 or 1))
         for start in range(0, total, size):
@@ -147,16 +147,15 @@ def _map_chunks(
     # Fork only on Linux: macOS offers it, but forking there after system libraries start threads
     # is unsafe (CPython's default there is spawn).
     forking = sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
-    if not forking:
-        try:
-            pickle.dumps(extra)  # what the pool cannot send would hang it, not fail
-        except (pickle.PicklingError, TypeError, AttributeError):
-            return _map_chunks(fn, values, extra, 1, progress, stage)
     if forking:
         context = multiprocessing.get_context("fork")
         tasks = [(_run_inherited, (k, count)) for k in range(count)]
         chunks = _run_pool(tasks, jobs, context, progress, stage, total, inherited=(fn, values, extra))
     else:
+        try:
+            pickle.dumps(extra)  # what the pool cannot send would hang it, not fail
+        except (pickle.PicklingError, TypeError, AttributeError):
+            return _map_chunks(fn, values, extra, 1, progress, stage)
         tasks = [(fn, (values[k::count], *extra)) for k in range(count)]
         chunks = _run_pool(tasks, jobs, None, progress, stage, total)
     ordered: list[Any] = [None] * total

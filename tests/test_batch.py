@@ -869,3 +869,9 @@ def test_pools_started_from_two_threads_each_get_their_own_inputs():
         t.join()
     for offset in (1, 2, 3, 4):
         assert [v for _, v in got[offset]] == [i * i + offset for i in range(300)]
+
+
+def test_the_pool_with_nothing_to_do_returns_nothing():
+    from certpipe import pipeline
+
+    assert pipeline._map_chunks(_squares, [], (0,), 2, None, "x") == []
