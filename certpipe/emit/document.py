@@ -8,7 +8,7 @@ import hashlib
 import re
 from typing import Any
 
-from ..models import CertRecord, Finding, Item, Result, Severity, Status
+from ..models import CertRecord, FileResult, Finding, Item, Result, Severity, Status
 from ..x509util import describe_key, dns_names
 from ..x509util import name_str as _name
 from .jsontext import dumps as json_text
@@ -78,18 +78,20 @@ def document(result: Result) -> dict[str, Any]:
         "version": SCHEMA_VERSION,
         "evaluated_at": iso(result.evaluated_at),
         "summary": summary(result),
-        "files": [
-            {
-                "path": f.path,
-                "format": str(f.format),
-                "status": f.status,
-                "reason": f.reason,
-                "items": list(f.items),
-                "findings": [x.as_dict() for x in f.findings],
-            }
-            for f in result.files
-        ],
+        "files": [file_view(f) for f in result.files],
         "items": [item_view(i) for i in result.items],
+    }
+
+
+def file_view(f: FileResult) -> dict[str, Any]:
+    """One input file as the result document and the manifest show it."""
+    return {
+        "path": f.path,
+        "format": str(f.format),
+        "status": f.status,
+        "reason": f.reason,
+        "items": list(f.items),
+        "findings": [x.as_dict() for x in f.findings],
     }
 
 

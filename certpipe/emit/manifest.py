@@ -11,7 +11,7 @@ from typing import Any
 
 from ..models import Result
 from ..x509util import subject_text
-from .document import iso, summary
+from .document import file_view, iso, summary
 from .jsontext import dumps as json_text
 
 MANIFEST_VERSION = 1
@@ -34,17 +34,7 @@ def render_manifest(result: Result, outcomes: Sequence[Any], vault: str, content
             "skipped": o.skipped_reason if o else None,
         }
         items.append(entry)
-    files = [
-        {
-            "path": f.path,
-            "format": str(f.format),
-            "status": f.status,
-            "reason": f.reason,
-            "items": list(f.items),
-            "findings": [x.as_dict() for x in f.findings],
-        }
-        for f in result.files
-    ]
+    files = [file_view(f) for f in result.files]
     doc = {
         "version": MANIFEST_VERSION,
         "evaluated_at": iso(result.evaluated_at),
